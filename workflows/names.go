@@ -1,0 +1,42 @@
+// Package workflows holds the Incident workflow: the runbook interpreter,
+// approvals, the undo stack and rollback, and the queries that show an
+// incident's state and timeline.
+package workflows
+
+// Names shared by the workflow, the worker, the CLI and the HTTP endpoints.
+const (
+	// DefaultTaskQueue is where workers poll unless QUENCH_TASK_QUEUE says otherwise.
+	DefaultTaskQueue = "quench"
+	// IncidentWorkflow is the registered name of the Incident workflow.
+	IncidentWorkflow = "Incident"
+
+	// Updates.
+	UpdateApprove = "approve"
+	UpdateDeny    = "deny"
+	UpdateResolve = "resolve"
+	UpdateCancel  = "cancel"
+
+	// Signals.
+	SignalAlert = "alert"
+	// SignalRejectedDecision records an approval attempt the validator
+	// refused: validators cannot write history, so the caller reports it.
+	SignalRejectedDecision = "rejected_decision"
+
+	// Queries.
+	QueryStatus   = "status"
+	QueryTimeline = "timeline"
+
+	// Search attributes (Keyword).
+	SearchAttrRunbook  = "QuenchRunbook"
+	SearchAttrSeverity = "QuenchSeverity"
+	SearchAttrState    = "QuenchState"
+)
+
+// SearchAttributes lists the custom search attributes a namespace needs, all Keyword.
+var SearchAttributes = []string{SearchAttrRunbook, SearchAttrSeverity, SearchAttrState}
+
+// Application error types the workflow's update validators return.
+const (
+	ErrTypeApprovalRejected = "ApprovalRejected"
+	ErrTypeInvalidRequest   = "InvalidRequest"
+)
