@@ -107,3 +107,7 @@ type AlertFold struct {
 	Names     []string          `json:"names,omitempty"`  // bounded
 	Labels    map[string]string `json:"labels,omitempty"` // bounded
 }
+
+// CarriedState is the incident state handed to the next run by continue-as-new.
+// It is defined by the interpreter (state.go).
+type CarriedState = incidentState

@@ -188,4 +188,3 @@ func (s *Server) takeFault(op string) (Fault, bool) {
 var bedrockAgentPrefixes = regexp.MustCompile(`^/(agents|knowledgebases)(/|$)`)
 
 func isBedrockAgentPath(p string) bool { return bedrockAgentPrefixes.MatchString(p) }
-
