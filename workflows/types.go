@@ -109,5 +109,4 @@ type AlertFold struct {
 }
 
 // CarriedState is the incident state handed to the next run by continue-as-new.
-// It is defined by the interpreter (state.go).
 type CarriedState = incidentState

@@ -1,0 +1,40 @@
+// Package worker builds and runs a quench worker: configuration, the action
+// registry with real clients, and registration of the Incident workflow and
+// its activities with Temporal.
+package worker
+
+import (
+	"os"
+
+	"github.com/quenchhq/quench/workflows"
+)
+
+// Config is where a worker (and the CLI) finds Temporal. Defaults, then
+// environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, QUENCH_TASK_QUEUE),
+// then flags — the CLI applies flags on top of ConfigFromEnv.
+type Config struct {
+	TemporalAddress string
+	Namespace       string
+	TaskQueue       string
+}
+
+// Defaults.
+const (
+	DefaultTemporalAddress = "127.0.0.1:7233"
+	DefaultNamespace       = "default"
+)
+
+// ConfigFromEnv returns defaults overridden by the environment.
+func ConfigFromEnv() Config {
+	c := Config{TemporalAddress: DefaultTemporalAddress, Namespace: DefaultNamespace, TaskQueue: workflows.DefaultTaskQueue}
+	if v := os.Getenv("TEMPORAL_ADDRESS"); v != "" {
+		c.TemporalAddress = v
+	}
+	if v := os.Getenv("TEMPORAL_NAMESPACE"); v != "" {
+		c.Namespace = v
+	}
+	if v := os.Getenv("QUENCH_TASK_QUEUE"); v != "" {
+		c.TaskQueue = v
+	}
+	return c
+}

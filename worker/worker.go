@@ -1,0 +1,66 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/quenchhq/quench/activities"
+	"github.com/quenchhq/quench/workflows"
+)
+
+// Registrar is what both a real worker and the test environment offer.
+type Registrar interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
+}
+
+// Notifier registers the notification activities (Slack, or log-only).
+type Notifier interface {
+	Register(w activities.ActivityRegistrar)
+}
+
+// Register registers the Incident workflow, every action in reg, and the
+// notifier's activities.
+func Register(w Registrar, reg *activities.Registry, n Notifier) {
+	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+	reg.RegisterActivities(w)
+	n.Register(w)
+}
+
+// Dial connects to Temporal with the SDK logging through slog.
+func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(logger),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w (is `quench dev` or a Temporal server running? set TEMPORAL_ADDRESS)", cfg.TemporalAddress, cfg.Namespace, err)
+	}
+	return c, nil
+}
+
+// New builds a worker on cfg.TaskQueue with everything registered.
+func New(c client.Client, cfg Config, reg *activities.Registry, n Notifier) sdkworker.Worker {
+	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{})
+	Register(w, reg, n)
+	return w
+}
+
+// Run runs a worker until ctx is done (SIGTERM/SIGINT in the CLI), then
+// stops it gracefully: polling stops and running activities get to finish.
+func Run(ctx context.Context, w sdkworker.Worker) error {
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
