@@ -1,0 +1,578 @@
+package alerts
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/quenchhq/quench/runbooks"
+)
+
+// RoutesKind is the kind of a routing file.
+const RoutesKind = "Routes"
+
+// Routes is a parsed, validated routing file (routes.yaml).
+type Routes struct {
+	Source  string                   // where it was read from, for messages
+	Sources map[string]*SourceConfig // by source name
+	Routes  []*Route                 // in file order; the first match wins
+}
+
+// SourceConfig says how one source authenticates and how fast it may post.
+type SourceConfig struct {
+	// BearerTokenEnv names the environment variable holding the bearer token.
+	BearerTokenEnv string
+	// HMACSecretEnv names the environment variable holding the HMAC secret.
+	HMACSecretEnv string
+	// TopicARNs are the SNS topics accepted (sns only).
+	TopicARNs []string
+	// RatePerSecond and Burst size the source's token bucket (0: defaults).
+	RatePerSecond float64
+	Burst         int
+}
+
+// Default rate limit per source: alert storms are folded, so a sender
+// needs a large burst but little sustained rate.
+const (
+	DefaultRatePerSecond = 50
+	DefaultBurst         = 1000
+)
+
+// Route maps matching alerts to a runbook.
+type Route struct {
+	Name        string
+	Match       Match
+	Runbook     string
+	Params      map[string]any // as written; strings may hold ${{ }} templates
+	DedupKey    string         // template; empty: runbook + identifying params
+	Severity    string
+	ResolveOnOK bool
+	// Line and Col locate the route in its file.
+	Line, Col int
+
+	params map[string]any // Params with strings compiled to *template
+	dedup  *template
+}
+
+// Match selects alerts. Empty fields match anything; all set fields must match.
+type Match struct {
+	Source      string
+	AlarmName   *Pattern
+	FindingType *Pattern
+	Labels      map[string]*Pattern
+}
+
+// Pattern is an exact string, a glob (* and ?) or a /regex/.
+type Pattern struct {
+	Text string
+	re   *regexp.Regexp // nil: exact
+}
+
+// ParsePattern compiles a match pattern.
+func ParsePattern(s string) (*Pattern, error) {
+	p := &Pattern{Text: s}
+	switch {
+	case len(s) >= 2 && strings.HasPrefix(s, "/") && strings.HasSuffix(s, "/"):
+		re, err := regexp.Compile(s[1 : len(s)-1])
+		if err != nil {
+			return nil, fmt.Errorf("bad regex %s: %w", s, err)
+		}
+		p.re = re
+	case strings.ContainsAny(s, "*?"):
+		var b strings.Builder
+		b.WriteString("^")
+		for _, r := range s {
+			switch r {
+			case '*':
+				b.WriteString(".*")
+			case '?':
+				b.WriteString(".")
+			default:
+				b.WriteString(regexp.QuoteMeta(string(r)))
+			}
+		}
+		b.WriteString("$")
+		p.re = regexp.MustCompile(b.String()) // quoted, cannot fail
+	}
+	return p, nil
+}
+
+// Matches reports whether s matches the pattern. A regex matches anywhere
+// unless anchored; a glob or an exact string must match all of s.
+func (p *Pattern) Matches(s string) bool {
+	if p.re == nil {
+		return s == p.Text
+	}
+	return p.re.MatchString(s)
+}
+
+// Matches reports whether the route takes the alert.
+func (r *Route) Matches(a Alert) bool {
+	m := r.Match
+	if m.Source != "" && m.Source != a.Source {
+		return false
+	}
+	if m.AlarmName != nil && !m.AlarmName.Matches(a.Name) {
+		return false
+	}
+	if m.FindingType != nil && (a.FindingType == "" || !m.FindingType.Matches(a.FindingType)) {
+		return false
+	}
+	for k, p := range m.Labels {
+		v, ok := a.Labels[k]
+		if !ok || !p.Matches(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// Find returns the first route that takes the alert, or nil.
+func (rs *Routes) Find(a Alert) *Route {
+	for _, r := range rs.Routes {
+		if r.Matches(a) {
+			return r
+		}
+	}
+	return nil
+}
+
+// LoadRoutes reads and validates a routing file. With a library, runbook
+// names and params are checked against it.
+func LoadRoutes(path string, lib *runbooks.Library) (*Routes, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read routes %s: %w", path, err)
+	}
+	return ParseRoutes(path, data, lib)
+}
+
+// ParseRoutes parses and validates a routing file. Every problem is
+// reported as "source:line:col: message" (runbooks.Errors).
+func ParseRoutes(source string, data []byte, lib *runbooks.Library) (*Routes, error) {
+	p := &routesParser{source: source, lib: lib}
+	rs := p.parse(data)
+	if len(p.errs) > 0 {
+		sort.SliceStable(p.errs, func(i, j int) bool {
+			if p.errs[i].Line != p.errs[j].Line {
+				return p.errs[i].Line < p.errs[j].Line
+			}
+			return p.errs[i].Col < p.errs[j].Col
+		})
+		return nil, p.errs
+	}
+	return rs, nil
+}
+
+type routesParser struct {
+	source string
+	lib    *runbooks.Library
+	errs   runbooks.Errors
+}
+
+func (p *routesParser) errorf(n *yaml.Node, format string, args ...any) {
+	e := &runbooks.Error{Source: p.source, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Col = n.Line, n.Column
+	}
+	p.errs = append(p.errs, e)
+}
+
+var (
+	envNamePattern   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	routeNamePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
+)
+
+func (p *routesParser) parse(data []byte) *Routes {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		p.yamlError(err)
+		return nil
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		p.errorf(nil, "empty routing file: want apiVersion: %s, kind: %s", runbooks.APIVersion, RoutesKind)
+		return nil
+	}
+	root := doc.Content[0]
+	f := p.mapping(root, "routing file", "apiVersion", "kind", "sources", "routes")
+	if f == nil {
+		return nil
+	}
+	rs := &Routes{Source: p.source, Sources: map[string]*SourceConfig{}}
+	if v := p.str(f["apiVersion"], root, "apiVersion", true); v != "" && v != runbooks.APIVersion {
+		p.errorf(f["apiVersion"], "apiVersion %q is not supported (want %s)", v, runbooks.APIVersion)
+	}
+	if v := p.str(f["kind"], root, "kind", true); v != "" && v != RoutesKind {
+		p.errorf(f["kind"], "kind %q is not %s", v, RoutesKind)
+	}
+	if n := f["sources"]; n != nil {
+		p.sources(n, rs)
+	} else {
+		p.errorf(root, "missing sources: every endpoint needs its authentication configured")
+	}
+	n := f["routes"]
+	if n == nil {
+		p.errorf(root, "missing routes")
+		return rs
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "routes must be a list")
+		return rs
+	}
+	names := map[string]int{}
+	for _, rn := range n.Content {
+		r := p.route(rn, rs)
+		if r == nil {
+			continue
+		}
+		if line, dup := names[r.Name]; dup && r.Name != "" {
+			p.errorf(rn, "route name %q is already used on line %d", r.Name, line)
+		}
+		names[r.Name] = rn.Line
+		rs.Routes = append(rs.Routes, r)
+	}
+	return rs
+}
+
+// yamlError turns yaml.v3's "yaml: line N: msg" into a positioned error.
+func (p *routesParser) yamlError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.Index(rest, ": "); i > 0 {
+			if n, convErr := strconv.Atoi(rest[:i]); convErr == nil {
+				line, msg = n, rest[i+2:]
+			}
+		}
+	}
+	p.errs = append(p.errs, &runbooks.Error{Source: p.source, Line: line, Msg: "invalid YAML: " + msg})
+}
+
+// mapping checks that n is a mapping with only the allowed keys, each once.
+func (p *routesParser) mapping(n *yaml.Node, what string, allowed ...string) map[string]*yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping", what)
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "%s: keys must be strings", what)
+			continue
+		}
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
+			p.errorf(k, "unknown field %q in %s (allowed: %s)", k.Value, what, strings.Join(allowed, ", "))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			p.errorf(k, "field %q appears twice in %s", k.Value, what)
+			continue
+		}
+		out[k.Value] = v
+	}
+	return out
+}
+
+// str reads a scalar string; parent locates a missing required field.
+func (p *routesParser) str(n, parent *yaml.Node, what string, required bool) string {
+	if n == nil {
+		if required {
+			p.errorf(parent, "missing %s", what)
+		}
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		p.errorf(n, "%s must be a string", what)
+		return ""
+	}
+	if required && n.Value == "" {
+		p.errorf(n, "%s must not be empty", what)
+	}
+	return n.Value
+}
+
+func (p *routesParser) sources(n *yaml.Node, rs *Routes) {
+	f := p.mapping(n, "sources")
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		name := k.Value
+		if f[name] == nil {
+			continue // reported by mapping
+		}
+		if !slices.Contains(Sources, name) {
+			p.errorf(k, "unknown source %q (known: %s)", name, strings.Join(Sources, ", "))
+			continue
+		}
+		what := "source " + name
+		sf := p.mapping(v, what, "bearer_token_env", "hmac_secret_env", "topic_arns", "rate_limit")
+		if sf == nil {
+			continue
+		}
+		sc := &SourceConfig{
+			BearerTokenEnv: p.str(sf["bearer_token_env"], v, what+" bearer_token_env", false),
+			HMACSecretEnv:  p.str(sf["hmac_secret_env"], v, what+" hmac_secret_env", false),
+		}
+		for _, env := range []struct {
+			n *yaml.Node
+			v string
+		}{{sf["bearer_token_env"], sc.BearerTokenEnv}, {sf["hmac_secret_env"], sc.HMACSecretEnv}} {
+			if env.n != nil && env.v != "" && !envNamePattern.MatchString(env.v) {
+				p.errorf(env.n, "%q is not an environment variable name (secrets are read from the environment, never written here)", env.v)
+			}
+		}
+		if tn := sf["topic_arns"]; tn != nil {
+			if tn.Kind != yaml.SequenceNode {
+				p.errorf(tn, "%s topic_arns must be a list", what)
+			} else {
+				for _, a := range tn.Content {
+					arn := p.str(a, tn, what+" topic arn", true)
+					if arn != "" && !strings.HasPrefix(arn, "arn:aws") {
+						p.errorf(a, "%q is not an SNS topic ARN", arn)
+					}
+					sc.TopicARNs = append(sc.TopicARNs, arn)
+				}
+			}
+		}
+		if rn := sf["rate_limit"]; rn != nil {
+			p.rateLimit(rn, what, sc)
+		}
+		if name == SourceSNS {
+			if len(sc.TopicARNs) == 0 {
+				p.errorf(v, "source sns needs topic_arns: only listed topics are accepted")
+			}
+			if sc.BearerTokenEnv != "" || sc.HMACSecretEnv != "" {
+				p.errorf(v, "source sns is authenticated by its message signature; remove bearer_token_env/hmac_secret_env")
+			}
+		} else {
+			if sc.TopicARNs != nil {
+				p.errorf(sf["topic_arns"], "topic_arns applies to source sns only")
+			}
+			if (sc.BearerTokenEnv == "") == (sc.HMACSecretEnv == "") {
+				p.errorf(v, "%s needs exactly one of bearer_token_env or hmac_secret_env", what)
+			}
+		}
+		rs.Sources[name] = sc
+	}
+}
+
+func (p *routesParser) rateLimit(n *yaml.Node, what string, sc *SourceConfig) {
+	f := p.mapping(n, what+" rate_limit", "per_second", "burst")
+	if f == nil {
+		return
+	}
+	if v := f["per_second"]; v != nil {
+		r, err := strconv.ParseFloat(v.Value, 64)
+		if err != nil || r <= 0 || v.Kind != yaml.ScalarNode {
+			p.errorf(v, "%s rate_limit.per_second must be a positive number", what)
+		}
+		sc.RatePerSecond = r
+	}
+	if v := f["burst"]; v != nil {
+		b, err := strconv.Atoi(v.Value)
+		if err != nil || b <= 0 || v.Kind != yaml.ScalarNode {
+			p.errorf(v, "%s rate_limit.burst must be a positive integer", what)
+		}
+		sc.Burst = b
+	}
+}
+
+func (p *routesParser) route(n *yaml.Node, rs *Routes) *Route {
+	f := p.mapping(n, "route", "name", "match", "runbook", "params", "dedup_key", "severity", "resolve_on_ok")
+	if f == nil {
+		return nil
+	}
+	r := &Route{Line: n.Line, Col: n.Column, params: map[string]any{}}
+	r.Name = p.str(f["name"], n, "route name", true)
+	if r.Name != "" && !routeNamePattern.MatchString(r.Name) {
+		p.errorf(f["name"], "route name %q must be lower-case letters, digits and dashes", r.Name)
+	}
+	what := fmt.Sprintf("route %q", r.Name)
+	if mn := f["match"]; mn != nil {
+		p.match(mn, what, rs, &r.Match)
+	}
+	r.Runbook = p.str(f["runbook"], n, what+" runbook", true)
+	var rb *runbooks.Runbook
+	if r.Runbook != "" && p.lib != nil {
+		var ok bool
+		if rb, ok = p.lib.Get(r.Runbook); !ok {
+			p.errorf(f["runbook"], "%s: unknown runbook %q", what, r.Runbook)
+		}
+	}
+	if pn := f["params"]; pn != nil {
+		pf := p.mapping(pn, what+" params")
+		for i := 0; pn.Kind == yaml.MappingNode && i+1 < len(pn.Content); i += 2 {
+			k, v := pn.Content[i], pn.Content[i+1]
+			if pf[k.Value] == nil {
+				continue
+			}
+			if rb != nil {
+				if _, declared := rb.Params[k.Value]; !declared {
+					p.errorf(k, "%s: runbook %s has no param %q", what, r.Runbook, k.Value)
+				}
+			}
+			var val any
+			if err := v.Decode(&val); err != nil {
+				p.errorf(v, "%s param %s: %v", what, k.Value, err)
+				continue
+			}
+			if r.Params == nil {
+				r.Params = map[string]any{}
+			}
+			r.Params[k.Value] = val
+			c, err := compileValue(val)
+			if err != nil {
+				p.errorf(v, "%s param %s: %v", what, k.Value, err)
+				continue
+			}
+			r.params[k.Value] = c
+		}
+	}
+	if rb != nil {
+		for _, name := range sortedKeys(rb.Params) {
+			spec := rb.Params[name]
+			if _, given := r.Params[name]; spec.Required && spec.Default == nil && !given {
+				p.errorf(n, "%s: runbook %s needs param %q", what, r.Runbook, name)
+			}
+		}
+	}
+	if dn := f["dedup_key"]; dn != nil {
+		r.DedupKey = p.str(dn, n, what+" dedup_key", true)
+		if r.DedupKey != "" {
+			t, err := compileTemplate(r.DedupKey)
+			if err != nil {
+				p.errorf(dn, "%s dedup_key: %v", what, err)
+			}
+			r.dedup = t
+		}
+	}
+	if sn := f["severity"]; sn != nil {
+		r.Severity = p.str(sn, n, what+" severity", true)
+		if r.Severity != "" && !slices.Contains(runbooks.Severities, r.Severity) {
+			p.errorf(sn, "%s: severity %q is not one of %s", what, r.Severity, strings.Join(runbooks.Severities, ", "))
+		}
+	}
+	if bn := f["resolve_on_ok"]; bn != nil {
+		if err := bn.Decode(&r.ResolveOnOK); err != nil || bn.ShortTag() != "!!bool" {
+			p.errorf(bn, "%s: resolve_on_ok must be true or false", what)
+		}
+	}
+	return r
+}
+
+func (p *routesParser) match(n *yaml.Node, what string, rs *Routes, m *Match) {
+	f := p.mapping(n, what+" match", "source", "alarm_name", "finding_type", "labels")
+	if f == nil {
+		return
+	}
+	if sn := f["source"]; sn != nil {
+		m.Source = p.str(sn, n, what+" match.source", true)
+		switch {
+		case m.Source == "":
+		case !slices.Contains(Sources, m.Source):
+			p.errorf(sn, "%s: unknown source %q (known: %s)", what, m.Source, strings.Join(Sources, ", "))
+		case rs.Sources[m.Source] == nil:
+			p.errorf(sn, "%s: source %q is not configured under sources, so its endpoint refuses every alert", what, m.Source)
+		}
+	}
+	pattern := func(pn *yaml.Node, field string) *Pattern {
+		s := p.str(pn, n, what+" "+field, true)
+		if s == "" {
+			return nil
+		}
+		pat, err := ParsePattern(s)
+		if err != nil {
+			p.errorf(pn, "%s %s: %v", what, field, err)
+			return nil
+		}
+		return pat
+	}
+	if an := f["alarm_name"]; an != nil {
+		m.AlarmName = pattern(an, "match.alarm_name")
+	}
+	if fn := f["finding_type"]; fn != nil {
+		m.FindingType = pattern(fn, "match.finding_type")
+	}
+	if ln := f["labels"]; ln != nil {
+		lf := p.mapping(ln, what+" match.labels")
+		for i := 0; ln.Kind == yaml.MappingNode && i+1 < len(ln.Content); i += 2 {
+			k, v := ln.Content[i], ln.Content[i+1]
+			if lf[k.Value] == nil {
+				continue
+			}
+			if pat := pattern(v, "match.labels."+k.Value); pat != nil {
+				if m.Labels == nil {
+					m.Labels = map[string]*Pattern{}
+				}
+				m.Labels[k.Value] = pat
+			}
+		}
+	}
+}
+
+// compileValue compiles templates in strings, walking lists and maps.
+func compileValue(v any) (any, error) {
+	switch v := v.(type) {
+	case string:
+		if !strings.Contains(v, openTmpl) {
+			return v, nil
+		}
+		return compileTemplate(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, item := range v {
+			c, err := compileValue(item)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = c
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for _, k := range sortedKeys(v) {
+			c, err := compileValue(v[k])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = c
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// renderValue evaluates compiled templates in v for an alert.
+func renderValue(v any, alert map[string]any) (any, error) {
+	switch v := v.(type) {
+	case *template:
+		return v.eval(alert)
+	case []any:
+		out := make([]any, len(v))
+		for i, item := range v {
+			r, err := renderValue(item, alert)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = r
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for _, k := range sortedKeys(v) {
+			r, err := renderValue(v[k], alert)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
