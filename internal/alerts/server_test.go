@@ -295,7 +295,9 @@ func TestSNS(t *testing.T) {
 		{name: "tampered message", file: "sns-cloudwatch-alarm.json", code: 403, reason: "signature does not verify",
 			after: func(e *SNSEnvelope) { e.Message = strings.Replace(e.Message, "anthropic", "amazon", 1) }},
 		{name: "tampered subscribe url", file: "sns-subscription-confirmation.json", code: 403, reason: "signature does not verify",
-			after: func(e *SNSEnvelope) { e.SubscribeURL = "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=other" }},
+			after: func(e *SNSEnvelope) {
+				e.SubscribeURL = "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=other"
+			}},
 		{name: "certificate over http", file: "sns-cloudwatch-alarm.json", code: 403, reason: "is not https",
 			mutate: func(e *SNSEnvelope) { e.SigningCertURL = strings.Replace(testCertURL, "https:", "http:", 1) }},
 		{name: "certificate from another host", file: "sns-cloudwatch-alarm.json", code: 403, reason: "not on an sns.<region>.amazonaws.com host",
