@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"gopkg.in/yaml.v3"
 	"io/fs"
 	"os"
 	"path"
@@ -78,6 +79,9 @@ func NewLibrary(cat Catalog, dirs ...string) (*Library, error) {
 			return nil, err
 		}
 		for _, file := range files {
+			if k := fileKind(file); k != "" && k != Kind {
+				continue // another quench file (e.g. kind: Routes) kept beside the runbooks
+			}
 			rb, err := LoadFile(file, cat)
 			if err != nil {
 				errs = append(errs, err)
@@ -96,6 +100,22 @@ func NewLibrary(cat Catalog, dirs ...string) (*Library, error) {
 		return nil, fmt.Errorf("load runbooks: %w", errors.Join(errs...))
 	}
 	return l, nil
+}
+
+// fileKind peeks at a YAML file's top-level kind; "" when it has none or
+// cannot be read (LoadFile then reports the problem with its position).
+func fileKind(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var head struct {
+		Kind string `yaml:"kind"`
+	}
+	if yaml.Unmarshal(data, &head) != nil {
+		return ""
+	}
+	return head.Kind
 }
 
 // runbookFiles lists a directory's *.yaml and *.yml files, sorted.
