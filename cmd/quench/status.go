@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quenchhq/quench/workflows"
+)
+
+type statusOptions struct {
+	output
+	id string
+}
+
+func newCmdStatus(a *app) *cobra.Command {
+	var o statusOptions
+	cmd := &cobra.Command{
+		Use:   "status ID",
+		Short: "Show an incident's state, steps, pending approval and folded alerts",
+		Long: `Status shows one incident. JSON output (-o json) is stable for scripts:
+{id, runbook, state, steps: [{id, state, attempts, ...}], ...}. Incident states:
+running, awaiting_approval, contained, rolling_back, closed, failed, cancelled,
+rolled_back. Step states: pending, running, succeeded, failed, skipped,
+approved, denied, rolled_back.`,
+		Example: "  quench status contain-demo-20261128-140200-1a2b\n  quench status spike-1 -o json | jq -r .state",
+		Args:    exactArgs(1, "an incident id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.id = args[0]
+			return a.runStatus(cmd.Context(), o)
+		},
+	}
+	o.add(cmd)
+	return cmd
+}
+
+func (a *app) runStatus(ctx context.Context, o statusOptions) error {
+	inc, err := a.incidents(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := inc.Status(ctx, o.id)
+	if err != nil {
+		return err
+	}
+	return a.printStatus(st, o.output)
+}
+
+func (a *app) printStatus(st workflows.Status, o output) error {
+	if o.json() {
+		return writeJSON(a.out, st)
+	}
+	w := a.out
+	fmt.Fprintf(w, "incident  %s\nrunbook   %s (%s)\nstate     %s\n", st.ID, st.Runbook, st.Severity, st.State)
+	fmt.Fprintf(w, "started   %s by %s via %s\n", st.Started.UTC().Format(time.RFC3339), st.Requester, st.Source)
+	if st.DryRun {
+		fmt.Fprintln(w, "mode      dry run (nothing is changed)")
+	}
+	if st.Alerts.Count > 0 || st.Alerts.Resolved > 0 {
+		fmt.Fprintf(w, "alerts    %d firing, %d resolved folded in (first %s, last %s)\n", st.Alerts.Count, st.Alerts.Resolved,
+			st.Alerts.FirstSeen.UTC().Format(time.RFC3339), st.Alerts.LastSeen.UTC().Format(time.RFC3339))
+	}
+	if st.Error != "" {
+		fmt.Fprintf(w, "error     %s\n", st.Error)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tSTATE\tTRIES\tSUMMARY")
+	for _, s := range st.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.ID, s.State, s.Attempts, oneLine(firstNonEmpty(s.Error, s.Summary)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if p := st.PendingApproval; p != nil {
+		fmt.Fprintf(w, "\nwaiting for approval of %s: %s\n  %d of %d approvals (%s); approvers: %s; deadline %s\n  quench approve %s --step %s\n",
+			p.Step, p.Message, len(p.Approvals), p.Needed, strings.Join(p.Approvals, ", "), strings.Join(p.Approvers, ", "),
+			p.Deadline.UTC().Format(time.RFC3339), st.ID, p.Step)
+	}
+	pending := 0
+	for _, u := range st.Undo {
+		if !u.Done {
+			pending++
+		}
+	}
+	if pending > 0 {
+		fmt.Fprintf(w, "\n%d change(s) held; `quench resolve %s --rollback` undoes them\n", pending, st.ID)
+	}
+	return nil
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 100 {
+		s = s[:97] + "..."
+	}
+	return s
+}
