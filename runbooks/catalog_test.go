@@ -1,7 +1,8 @@
 package runbooks
 
 // testCatalog is a Catalog for tests: the core actions as the activities
-// package declares them, and a few AWS-like ones.
+// package declares them, and a few AWS-like ones under "fake." so they
+// never collide with the real actions built-in runbooks use.
 type testCatalog map[string]ActionSpec
 
 func (c testCatalog) Action(name string) (ActionSpec, bool) {
@@ -20,12 +21,12 @@ func newTestCatalog() testCatalog {
 			{Name: "value", Type: "any", Required: true},
 		}},
 		{Name: "core.unrecord", UndoOnly: true, Args: []ArgSpec{{Name: "key", Type: "string", Required: true}}},
-		{Name: "iam.deny_role_actions", Mutating: true, Args: []ArgSpec{
+		{Name: "fake.deny_role_actions", Mutating: true, Args: []ArgSpec{
 			{Name: "role_name", Type: "string", Required: true},
 			{Name: "actions", Type: "list", Required: true},
 			{Name: "mode", Type: "string", Enum: []string{"deny", "audit"}},
 		}},
-		{Name: "lambda.limit_concurrency", Mutating: true, Args: []ArgSpec{
+		{Name: "fake.limit_concurrency", Mutating: true, Args: []ArgSpec{
 			{Name: "function_name", Type: "string", Required: true},
 			{Name: "concurrency", Type: "int", Required: true},
 			{Name: "hold", Type: "duration"},

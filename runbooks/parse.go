@@ -34,6 +34,10 @@ type pos struct{ line, col int }
 // helpers) to where its value was written, so the validator can point at it.
 type positions map[string]pos
 
+// keySuffix marks the position of a mapping key rather than its value
+// ("steps[0].with.role#key"), for errors about the key itself.
+const keySuffix = "#key"
+
 type parser struct {
 	source string
 	errs   Errors
@@ -339,6 +343,7 @@ func (p *parser) value(n *yaml.Node, path string) (any, bool) {
 			lines[name] = k.Line
 			child := join(path, name)
 			p.pos[child] = pos{v.Line, v.Column}
+			p.pos[child+keySuffix] = pos{k.Line, k.Column}
 			val, valOK := p.value(v, child)
 			ok = ok && valOK
 			out[name] = val

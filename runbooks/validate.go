@@ -251,7 +251,7 @@ func (v *validator) action(s Step, path string, i int) {
 	}
 	for _, name := range sortedKeys(s.With) {
 		if !contains(known, name) {
-			v.errorf(path+".with."+name, "action %s has no argument %q%s (it takes %s)", s.Action, name, suggest(name, known), orNone(known))
+			v.errorf(path+".with."+name+keySuffix, "action %s has no argument %q%s (it takes %s)", s.Action, name, suggest(name, known), orNone(known))
 		}
 	}
 	for _, a := range spec.Args {
@@ -566,4 +566,3 @@ func describeValue(v any) string {
 	}
 	return fmt.Sprintf("a %T", v)
 }
-
