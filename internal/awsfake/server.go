@@ -188,3 +188,12 @@ func (s *Server) takeFault(op string) (Fault, bool) {
 var bedrockAgentPrefixes = regexp.MustCompile(`^/(agents|knowledgebases)(/|$)`)
 
 func isBedrockAgentPath(p string) bool { return bedrockAgentPrefixes.MatchString(p) }
+
+// Handler returns the handler registered for a signing name, so tests that
+// build the server generically can reach a service's seeding helpers:
+// srv.Handler("iam").(*awsfake.IAM).
+func (s *Server) Handler(service string) ServiceHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.services[service]
+}

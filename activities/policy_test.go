@@ -1,0 +1,208 @@
+package activities
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/quenchhq/quench/internal/awsfake"
+)
+
+type policyStatement struct {
+	Sid      string
+	Effect   string
+	Action   stringList
+	Resource stringList
+}
+
+// stringList reads IAM's "a string or a list of strings".
+type stringList []string
+
+func (s *stringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*s = many
+	return nil
+}
+
+var workerPolicy struct {
+	once       sync.Once
+	statements []policyStatement
+	err        error
+}
+
+func loadWorkerPolicy(t *testing.T) []policyStatement {
+	t.Helper()
+	workerPolicy.once.Do(func() {
+		b, err := os.ReadFile(filepath.Join("..", "deploy", "iam-policy.json"))
+		if err != nil {
+			workerPolicy.err = err
+			return
+		}
+		var doc struct {
+			Version   string
+			Statement []policyStatement
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&doc); err != nil {
+			workerPolicy.err = err
+			return
+		}
+		workerPolicy.statements = doc.Statement
+	})
+	if workerPolicy.err != nil {
+		t.Fatalf("read deploy/iam-policy.json: %v", workerPolicy.err)
+	}
+	return workerPolicy.statements
+}
+
+// iamPattern matches IAM action patterns: case-insensitive, * and ? wildcards.
+func iamPattern(p string) *regexp.Regexp {
+	q := regexp.QuoteMeta(p)
+	q = strings.ReplaceAll(q, `\*`, ".*")
+	q = strings.ReplaceAll(q, `\?`, ".")
+	return regexp.MustCompile("(?i)^" + q + "$")
+}
+
+func policyAllows(stmts []policyStatement, action string) bool {
+	for _, s := range stmts {
+		if s.Effect != "Allow" {
+			continue
+		}
+		for _, a := range s.Action {
+			if iamPattern(a).MatchString(action) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apiGatewayMethods maps API Gateway operations to their IAM actions,
+// which are HTTP methods.
+var apiGatewayMethods = map[string]string{
+	"GetUsagePlan": "GET", "UpdateUsagePlan": "PATCH", "GetApiKey": "GET", "UpdateApiKey": "PATCH",
+}
+
+// iamAction names the IAM action that authorises a call the fake recorded.
+func iamAction(c awsfake.Call) string {
+	switch c.Service {
+	case "monitoring":
+		return "cloudwatch:" + c.Operation
+	case "bedrock-agent":
+		return "bedrock:" + c.Operation
+	case "apigateway":
+		if m, ok := apiGatewayMethods[c.Operation]; ok {
+			return "apigateway:" + m
+		}
+	}
+	return c.Service + ":" + c.Operation
+}
+
+// checkCallsAllowed fails t for every call the worker policy does not allow.
+func checkCallsAllowed(t *testing.T, calls []awsfake.Call) {
+	t.Helper()
+	stmts := loadWorkerPolicy(t)
+	seen := map[string]bool{}
+	for _, c := range calls {
+		a := iamAction(c)
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		if c.Operation == "" || !policyAllows(stmts, a) {
+			t.Errorf("deploy/iam-policy.json does not allow %s, which the code called", a)
+		}
+	}
+}
+
+func TestIAMPatternMatchesLikeIAM(t *testing.T) {
+	cases := []struct {
+		pattern, action string
+		want            bool
+	}{
+		{"iam:GetRole", "iam:GetRole", true},
+		{"iam:GetRole", "iam:getrole", true},
+		{"iam:Get*", "iam:GetRolePolicy", true},
+		{"iam:Get*", "iam:PutRolePolicy", false},
+		{"iam:GetRole", "iam:GetRolePolicy", false},
+		{"s3:Get?bject", "s3:GetObject", true},
+		{"ssm:GetParameter", "ssm:GetParameters", false},
+	}
+	for _, c := range cases {
+		if got := iamPattern(c.pattern).MatchString(c.action); got != c.want {
+			t.Errorf("pattern %q on %q = %v, want %v", c.pattern, c.action, got, c.want)
+		}
+	}
+}
+
+func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
+	stmts := loadWorkerPolicy(t)
+	for _, never := range []string{"iam:CreateAccessKey", "iam:PassRole", "iam:CreateUser", "iam:AttachRolePolicy", "ssm:GetParameters", "bedrock:InvokeModel", "lambda:InvokeFunction", "apigateway:DELETE", "sts:GetSessionToken"} {
+		if policyAllows(stmts, never) {
+			t.Errorf("worker policy allows %s, which quench never needs", never)
+		}
+	}
+	for _, s := range stmts {
+		for _, a := range s.Action {
+			if s.Effect == "Allow" && (a == "*" || strings.HasSuffix(a, ":*")) {
+				t.Errorf("statement %s allows every action of a service (%s)", s.Sid, a)
+			}
+		}
+	}
+}
+
+func TestWorkerPolicyDeniesChangingItsOwnRole(t *testing.T) {
+	stmts := loadWorkerPolicy(t)
+	var deny *policyStatement
+	for i := range stmts {
+		if stmts[i].Effect == "Deny" {
+			deny = &stmts[i]
+		}
+	}
+	if deny == nil {
+		t.Fatal("worker policy has no Deny statement for the worker's own role")
+	}
+	if len(deny.Resource) != 1 || deny.Resource[0] != "arn:aws:iam::*:role/quench-worker" {
+		t.Errorf("deny resource = %v, want the worker role arn:aws:iam::*:role/quench-worker", deny.Resource)
+	}
+	// Every IAM write the policy allows on roles must be denied on the worker's role.
+	for _, s := range stmts {
+		if s.Effect != "Allow" {
+			continue
+		}
+		onRoles := false
+		for _, r := range s.Resource {
+			if r == "*" || strings.Contains(r, ":role/") {
+				onRoles = true
+			}
+		}
+		for _, a := range s.Action {
+			if !onRoles || !strings.HasPrefix(a, "iam:") || strings.HasPrefix(a, "iam:Get") || strings.HasPrefix(a, "iam:List") ||
+				a == "iam:UpdateAccessKey" || strings.Contains(a, "UserPolicy") || a == "iam:UpdateServiceSpecificCredential" {
+				continue
+			}
+			denied := false
+			for _, d := range deny.Action {
+				if iamPattern(d).MatchString(a) {
+					denied = true
+				}
+			}
+			if !denied {
+				t.Errorf("%s is allowed on roles but not denied on the worker's own role", a)
+			}
+		}
+	}
+}
