@@ -105,18 +105,19 @@ func issueError(iss *cel.Issues) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// reference is a params.<name> or steps.<id> an expression uses.
+// reference is a params.<name>, steps.<id> or incident.<field> an expression uses.
 type reference struct {
-	root string // params | steps
+	root string // params | steps | incident
 	name string
 }
 
-// references lists the params and steps an expression names by constant
-// key (params.x, steps.y, params["x"]). Dynamic keys cannot be checked.
+// references lists the params, steps and incident fields an expression
+// names by constant key (params.x, steps.y, params["x"]). Dynamic keys
+// cannot be checked.
 func references(a *cel.Ast) []reference {
 	var refs []reference
 	root := func(e ast.Expr) string {
-		if e.Kind() == ast.IdentKind && (e.AsIdent() == "params" || e.AsIdent() == "steps") {
+		if e.Kind() == ast.IdentKind && (e.AsIdent() == "params" || e.AsIdent() == "steps" || e.AsIdent() == "incident") {
 			return e.AsIdent()
 		}
 		return ""

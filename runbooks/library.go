@@ -4,13 +4,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"gopkg.in/yaml.v3"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 //go:embed builtin/*.yaml
@@ -79,10 +80,14 @@ func NewLibrary(cat Catalog, dirs ...string) (*Library, error) {
 			return nil, err
 		}
 		for _, file := range files {
-			if k := fileKind(file); k != "" && k != Kind {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return nil, fmt.Errorf("read runbook %s: %w", file, err)
+			}
+			if otherKind(data) {
 				continue // another quench file (e.g. kind: Routes) kept beside the runbooks
 			}
-			rb, err := LoadFile(file, cat)
+			rb, err := Load(file, data, cat)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -102,20 +107,20 @@ func NewLibrary(cat Catalog, dirs ...string) (*Library, error) {
 	return l, nil
 }
 
-// fileKind peeks at a YAML file's top-level kind; "" when it has none or
-// cannot be read (LoadFile then reports the problem with its position).
-func fileKind(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
+// OtherKinds are the kinds of the other quench files that may sit in a
+// runbook directory; the library skips them. Any other kind is loaded, so
+// a runbook whose kind has a typo is reported, not silently left out.
+var OtherKinds = []string{"Routes"}
+
+// otherKind peeks at a YAML file's top-level kind.
+func otherKind(data []byte) bool {
 	var head struct {
 		Kind string `yaml:"kind"`
 	}
 	if yaml.Unmarshal(data, &head) != nil {
-		return ""
+		return false // Load reports the problem with its position
 	}
-	return head.Kind
+	return contains(OtherKinds, head.Kind)
 }
 
 // runbookFiles lists a directory's *.yaml and *.yml files, sorted.

@@ -150,7 +150,14 @@ func TestShippedRunbooksLoad(t *testing.T) {
 	}(), "\n")
 	for _, f := range append(builtins, examples...) {
 		t.Run(f, func(t *testing.T) {
-			rb, err := LoadFile(f, cat)
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if otherKind(data) {
+				t.Skip("not a runbook")
+			}
+			rb, err := Load(f, data, cat)
 			if err == nil {
 				if rb.Metadata.Name+".yaml" != filepath.Base(f) {
 					t.Errorf("%s declares name %q; name the file after it", f, rb.Metadata.Name)
@@ -174,5 +181,29 @@ func TestShippedRunbooksLoad(t *testing.T) {
 				t.Errorf("examples must use core actions only: %v", err)
 			}
 		})
+	}
+}
+
+func TestLibrarySkipsOtherQuenchFilesOnly(t *testing.T) {
+	dir := t.TempDir()
+	writeRunbook(t, dir, "a.yaml", "alpha", "a")
+	if err := os.WriteFile(filepath.Join(dir, "routes.yaml"), []byte("apiVersion: quench/v1\nkind: Routes\nroutes: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := NewLibrary(newTestCatalog(), dir)
+	if err != nil {
+		t.Fatalf("a routes file beside the runbooks: %v", err)
+	}
+	if _, ok := lib.Get("alpha"); !ok {
+		t.Fatal("alpha not loaded")
+	}
+	typo := filepath.Join(dir, "typo.yaml")
+	doc := strings.Replace(header, "kind: Runbook", "kind: Runbok", 1) + "steps:\n  - {id: a, action: core.log, with: {message: hi}}\n"
+	if err := os.WriteFile(typo, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewLibrary(newTestCatalog(), dir)
+	if err == nil || !strings.Contains(err.Error(), typo+`:2:7: kind must be "Runbook", got "Runbok"`) {
+		t.Fatalf("a runbook with a mistyped kind must be reported, got %v", err)
 	}
 }

@@ -59,6 +59,8 @@ func LoadFile(path string, cat Catalog) (*Runbook, error) {
 // names, params, steps, action arguments, expressions and their
 // references, and approval policies. Without the YAML at hand it can only
 // point at a step's line; Load points at the exact field.
+//
+// A nil catalog knows no actions, so every action step is an error.
 func Validate(rb *Runbook, cat Catalog) error {
 	return validate(rb, cat, nil).err()
 }
@@ -112,6 +114,10 @@ func (v *validator) errorf(path, format string, args ...any) {
 }
 
 func list(vals []string) string { return strings.Join(vals, ", ") }
+
+// IncidentFields are the keys of Vars.Incident that expressions may use;
+// the Incident workflow provides every one of them.
+var IncidentFields = []string{"id", "severity", "source", "requester", "runbook", "labels", "alerts", "dry_run"}
 
 func (v *validator) header() {
 	rb := v.rb
@@ -221,6 +227,13 @@ func (v *validator) steps() {
 		if s.OnError != "" && !contains(onErrors, s.OnError) {
 			v.errorf(path+".on_error", "on_error must be one of %s, got %q", list(onErrors), s.OnError)
 		}
+		if s.OnError == "escalate" {
+			// A failed step escalates to the runbook's default approvers.
+			p := EffectivePolicy(v.rb, Step{Approval: &ApprovalStep{}})
+			if len(p.Approvers.SlackUsers)+len(p.Approvers.SlackGroups)+len(p.Approvers.CLIUsers) == 0 {
+				v.errorf(path+".on_error", "step %q escalates on error, but the runbook's approvals block lists no approvers to escalate to", s.ID)
+			}
+		}
 		if s.OnDeny != "" && !contains(onDenies, s.OnDeny) {
 			v.errorf(path+".on_deny", "on_deny must be one of %s, got %q", list(onDenies), s.OnDeny)
 		}
@@ -329,6 +342,10 @@ func (v *validator) expr(expr, path string, i int, wantBool bool) {
 		}
 		seen[r] = true
 		switch r.root {
+		case "incident":
+			if !contains(IncidentFields, r.name) {
+				v.errorf(path, "expression %q refers to unknown incident field %q%s (incident has %s)", expr, r.name, suggest(r.name, IncidentFields), list(IncidentFields))
+			}
 		case "params":
 			if _, ok := v.rb.Params[r.name]; !ok {
 				v.errorf(path, "expression %q refers to undeclared param %q%s", expr, r.name, suggest(r.name, v.paramNames()))

@@ -512,3 +512,60 @@ func TestCheckArgs(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateMoreRules(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{
+			name: "unknown incident field",
+			yaml: header + `steps:
+  - id: a
+    action: core.log
+    with: {message: 'sev ${{ incident.severty }}'}
+`,
+			want: `x.yaml:9:21: expression "incident.severty" refers to unknown incident field "severty" (did you mean "severity"?) (incident has id, severity, source, requester, runbook, labels, alerts, dry_run)`,
+		},
+		{
+			name: "escalating a failure needs someone to escalate to",
+			yaml: header + `steps:
+  - id: a
+    action: core.log
+    with: {message: hi}
+    on_error: escalate
+`,
+			want: `x.yaml:10:15: step "a" escalates on error, but the runbook's approvals block lists no approvers to escalate to`,
+		},
+		{
+			name: "nil catalog knows no actions",
+			yaml: header + `steps:
+  - {id: a, action: core.log, with: {message: hi}}
+`,
+			want: `x.yaml:7:21: no action catalog to check action "core.log" against`,
+		},
+		{
+			name: "retry bounds",
+			yaml: header + `steps:
+  - id: a
+    action: core.log
+    with: {message: hi}
+    retry: {max_attempts: 3, initial_interval: 10s, maximum_interval: 1s, backoff_coefficient: 0.5}
+`,
+			want: "x.yaml:10:71: maximum_interval 1s is shorter than initial_interval 10s\nx.yaml:10:96: backoff_coefficient must be at least 1, got 0.5",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cat Catalog = newTestCatalog()
+			if strings.HasPrefix(tt.name, "nil catalog") {
+				cat = nil
+			}
+			_, err := Load("x.yaml", []byte(tt.yaml), cat)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("got:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}
