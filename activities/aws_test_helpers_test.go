@@ -1,6 +1,10 @@
 package activities
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -8,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/quenchhq/quench/internal/awsfake"
 )
@@ -83,4 +89,81 @@ func mutatingOps(srv *awsfake.Server) []string {
 		ops = append(ops, c.Operation)
 	}
 	return ops
+}
+
+// testIncident is the incident every AWS action test acts for.
+var testIncident = IncidentRef{ID: "inc-42", Runbook: "test", Severity: "high"}
+
+func actionInput(args map[string]any) ActionInput {
+	return ActionInput{Incident: testIncident, Step: "contain", Args: args}
+}
+
+func dryRun(in ActionInput) ActionInput {
+	in.DryRun = true
+	return in
+}
+
+// mustRun runs an action and fails the test on error.
+func mustRun(t *testing.T, fn ActionFunc, in ActionInput) ActionResult {
+	t.Helper()
+	res, err := fn(context.Background(), in)
+	if err != nil {
+		t.Fatalf("%s: %v", in.Step, err)
+	}
+	return res
+}
+
+// mustUndo runs a result's undo record with the action of that name in undo.
+func mustUndo(t *testing.T, undo map[string]ActionFunc, res ActionResult) ActionResult {
+	t.Helper()
+	if res.Undo == nil {
+		t.Fatal("result has no undo record")
+	}
+	fn, ok := undo[res.Undo.Action]
+	if !ok {
+		t.Fatalf("no undo action %s", res.Undo.Action)
+	}
+	// Undo args travel through workflow history as JSON.
+	b, err := json.Marshal(res.Undo.Args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args map[string]any
+	if err := json.Unmarshal(b, &args); err != nil {
+		t.Fatal(err)
+	}
+	return mustRun(t, fn, ActionInput{Incident: testIncident, Step: "undo", Args: args})
+}
+
+// assertNonRetryable checks err is a non-retryable application error of
+// type typ whose message contains every want.
+func assertNonRetryable(t *testing.T, err error, typ string, want ...string) {
+	t.Helper()
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want a non-retryable %s application error", err, typ)
+	}
+	if !ae.NonRetryable() || ae.Type() != typ {
+		t.Errorf("err type %s non-retryable=%v, want %s non-retryable: %v", ae.Type(), ae.NonRetryable(), typ, err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err.Error(), w)
+		}
+	}
+}
+
+// countCalls counts the calls of op (faulted ones included).
+func countCalls(srv *awsfake.Server, op string) int {
+	n := 0
+	for _, c := range srv.Calls() {
+		if c.Operation == op {
+			n++
+		}
+	}
+	return n
+}
+
+func activityOptions(name string) activity.RegisterOptions {
+	return activity.RegisterOptions{Name: name}
 }

@@ -138,3 +138,22 @@ func startTime(ctx context.Context, now func() time.Time) time.Time {
 	}
 	return now().UTC()
 }
+
+// clientsFrom returns a function that builds a service client for an
+// incident (its region and assumed role applied). build is the service's
+// NewFromConfig, so AWS_ENDPOINT_URL_<SERVICE> is honoured.
+func clientsFrom[C any](p *AWSProvider, build func(aws.Config) C) func(context.Context, IncidentRef) (C, error) {
+	return func(ctx context.Context, ref IncidentRef) (C, error) {
+		cfg, err := p.Config(ctx, ref)
+		if err != nil {
+			var zero C
+			return zero, fmt.Errorf("aws configuration for incident %s: %w", ref.ID, err)
+		}
+		return build(cfg), nil
+	}
+}
+
+// invalidArg is the error for a bad action argument.
+func invalidArg(action, format string, args ...any) error {
+	return NonRetryable(ErrInvalidArgument, fmt.Errorf(action+": "+format, args...))
+}

@@ -12,7 +12,7 @@ import (
 	"github.com/quenchhq/quench/internal/awsfake"
 )
 
-type policyStatement struct {
+type workerStatement struct {
 	Sid      string
 	Effect   string
 	Action   stringList
@@ -38,11 +38,11 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 
 var workerPolicy struct {
 	once       sync.Once
-	statements []policyStatement
+	statements []workerStatement
 	err        error
 }
 
-func loadWorkerPolicy(t *testing.T) []policyStatement {
+func loadWorkerPolicy(t *testing.T) []workerStatement {
 	t.Helper()
 	workerPolicy.once.Do(func() {
 		b, err := os.ReadFile(filepath.Join("..", "deploy", "iam-policy.json"))
@@ -52,7 +52,7 @@ func loadWorkerPolicy(t *testing.T) []policyStatement {
 		}
 		var doc struct {
 			Version   string
-			Statement []policyStatement
+			Statement []workerStatement
 		}
 		dec := json.NewDecoder(strings.NewReader(string(b)))
 		dec.DisallowUnknownFields()
@@ -76,7 +76,7 @@ func iamPattern(p string) *regexp.Regexp {
 	return regexp.MustCompile("(?i)^" + q + "$")
 }
 
-func policyAllows(stmts []policyStatement, action string) bool {
+func policyAllows(stmts []workerStatement, action string) bool {
 	for _, s := range stmts {
 		if s.Effect != "Allow" {
 			continue
@@ -166,7 +166,7 @@ func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
 
 func TestWorkerPolicyDeniesChangingItsOwnRole(t *testing.T) {
 	stmts := loadWorkerPolicy(t)
-	var deny *policyStatement
+	var deny *workerStatement
 	for i := range stmts {
 		if stmts[i].Effect == "Deny" {
 			deny = &stmts[i]

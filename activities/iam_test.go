@@ -1,0 +1,382 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/quenchhq/quench/internal/awsfake"
+)
+
+var containedAt = time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
+
+func newTestIAM(t *testing.T) (*awsfake.Server, *awsfake.IAM, *IAMActions, map[string]ActionFunc) {
+	t.Helper()
+	srv, p := newTestAWS(t)
+	a := NewIAMActions(p)
+	a.poll = testPoll
+	a.now = func() time.Time { return containedAt }
+	undo := map[string]ActionFunc{
+		ActionRestoreRolePolicy:    a.RestoreRolePolicy,
+		ActionReactivateAccessKeys: a.ReactivateAccessKeys,
+	}
+	return srv, fakeIAM(srv), a, undo
+}
+
+const revokePolicyName = "quench-revoke-sessions-inc-42"
+
+func TestRevokeRoleSessionsContainsIdempotentlyAndUndoes(t *testing.T) {
+	otherPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	for _, tc := range []struct {
+		name  string
+		prior string // existing policy of the same name; "" = none
+	}{
+		{name: "no policy of that name before"},
+		{name: "a policy of that name existed", prior: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:ListFoundationModels","Resource":"*"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, undo := newTestIAM(t)
+			fake.AddRole("app", 7200)
+			fake.SetRolePolicy("app", "keep-me", otherPolicy)
+			if tc.prior != "" {
+				fake.SetRolePolicy("app", revokePolicyName, tc.prior)
+			}
+			before := fake.RolePolicies("app")
+
+			res := mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+			if !res.Changed || res.Undo == nil {
+				t.Fatalf("first run: changed=%v undo=%v, want a change with an undo record", res.Changed, res.Undo)
+			}
+			doc, ok := fake.RolePolicy("app", revokePolicyName)
+			if !ok {
+				t.Fatal("no revoke policy on the role after containment")
+			}
+			want := `{"Version":"2012-10-17","Statement":[{"Sid":"QuenchRevokeOlderSessions","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-11-28T21:00:00Z"}}}]}`
+			if !samePolicy(doc, want) {
+				t.Errorf("policy on the role =\n%s\nwant\n%s", doc, want)
+			}
+			if got := fake.RolePolicies("app")["keep-me"]; got != otherPolicy {
+				t.Errorf("another inline policy was changed: %s", got)
+			}
+			if res.Output["cutoff"] != "2026-11-28T21:00:00Z" || !strings.Contains(res.Summary, "app") {
+				t.Errorf("output %v summary %q", res.Output, res.Summary)
+			}
+			if res.Prior["max_session_duration"] != int32(7200) || res.Prior["policy_exists"] != (tc.prior != "") {
+				t.Errorf("prior = %v", res.Prior)
+			}
+
+			srv.ResetCalls()
+			again := mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+			if again.Changed || again.Undo != nil {
+				t.Errorf("second run: changed=%v undo=%v, want no change", again.Changed, again.Undo)
+			}
+			if m := mutatingOps(srv); len(m) != 0 {
+				t.Errorf("second run made mutating calls %v", m)
+			}
+
+			mustUndo(t, undo, res)
+			after := fake.RolePolicies("app")
+			if len(after) != len(before) {
+				t.Fatalf("policies after undo = %v, want %v", after, before)
+			}
+			for name, doc := range before {
+				if after[name] != doc {
+					t.Errorf("policy %s after undo = %q, want %q", name, after[name], doc)
+				}
+			}
+		})
+	}
+}
+
+func TestRevokeRoleSessionsDryRunMakesNoChange(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	res := mustRun(t, a.RevokeRoleSessions, dryRun(actionInput(map[string]any{"role_name": "app"})))
+	if !res.DryRun || !res.Changed || res.Undo != nil || !strings.HasPrefix(res.Summary, "would ") {
+		t.Errorf("dry run result = %+v", res)
+	}
+	if m := mutatingOps(srv); len(m) != 0 {
+		t.Errorf("dry run made mutating calls %v", m)
+	}
+	if len(fake.RolePolicies("app")) != 0 {
+		t.Error("dry run changed the role")
+	}
+}
+
+func TestRevokeRoleSessionsRidesOutThrottling(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	srv.InjectFault(awsfake.Fault{Operation: "PutRolePolicy", Code: "Throttling", Status: 400, Message: "Rate exceeded", Times: 3})
+	res := mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+	if !res.Changed {
+		t.Error("not changed after throttling")
+	}
+	if _, ok := fake.RolePolicy("app", revokePolicyName); !ok {
+		t.Error("policy not written after three throttles")
+	}
+	if n := countCalls(srv, "PutRolePolicy"); n != 4 {
+		t.Errorf("PutRolePolicy calls = %d, want 3 throttled + 1", n)
+	}
+}
+
+func TestRevokeRoleSessionsAccessDeniedFailsAtOnce(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	srv.InjectFault(awsfake.Fault{Operation: "PutRolePolicy", Code: "AccessDenied", Status: 403,
+		Message: "User: arn:aws:sts::123456789012:assumed-role/quench-worker/x is not authorized to perform: iam:PutRolePolicy", Times: 5})
+	_, err := a.RevokeRoleSessions(context.Background(), actionInput(map[string]any{"role_name": "app"}))
+	assertNonRetryable(t, err, ErrAccessDenied, "iam:PutRolePolicy", "arn:aws:iam::123456789012:role/app")
+	if n := countCalls(srv, "PutRolePolicy"); n != 1 {
+		t.Errorf("PutRolePolicy calls = %d, want 1 (no retries on access denied)", n)
+	}
+}
+
+func TestRevokeRoleSessionsRefusesServiceLinkedRoles(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRoleAtPath("AWSServiceRoleForBedrock", "/aws-service-role/bedrock.amazonaws.com/", 3600)
+	_, err := a.RevokeRoleSessions(context.Background(), actionInput(map[string]any{"role_name": "AWSServiceRoleForBedrock"}))
+	assertNonRetryable(t, err, ErrValidation, "service-linked", "AWSServiceRoleForBedrock")
+	if m := mutatingOps(srv); len(m) != 0 {
+		t.Errorf("mutating calls %v on a service-linked role", m)
+	}
+}
+
+func TestRevokeRoleSessionsWaitsForIAMToShowThePolicy(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	fake.SetConsistencyLag(3)
+	mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+	// one read before the write, three stale reads, one that sees it
+	if n := countCalls(srv, "GetRolePolicy"); n != 5 {
+		t.Errorf("GetRolePolicy calls = %d, want 5 (verification polls past stale reads)", n)
+	}
+}
+
+func TestRevokeRoleSessionsRejectsBadArguments(t *testing.T) {
+	_, _, a, _ := newTestIAM(t)
+	for _, tc := range []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{}, "role_name is required"},
+		{map[string]any{"role_name": "app", "policy_name": "has space"}, `policy_name "has space"`},
+		{map[string]any{"role_name": "app", "rolename": "x"}, "rolename"},
+	} {
+		_, err := a.RevokeRoleSessions(context.Background(), actionInput(tc.args))
+		assertNonRetryable(t, err, ErrInvalidArgument, tc.want)
+	}
+}
+
+func TestRestoreRolePolicyWarnsWhileOldSessionsMayLive(t *testing.T) {
+	_, fake, a, undo := newTestIAM(t)
+	fake.AddRole("app", 7200)
+	res := mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+
+	a.now = func() time.Time { return containedAt.Add(time.Hour) }
+	early := mustUndo(t, undo, res)
+	if len(early.Warnings) != 1 || !strings.Contains(early.Warnings[0], "2026-11-28T23:00:00Z") {
+		t.Errorf("undo an hour after a revoke of a 2h-session role: warnings = %v, want one naming 23:00", early.Warnings)
+	}
+
+	res = mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+	a.now = func() time.Time { return containedAt.Add(3 * time.Hour) }
+	if late := mustUndo(t, undo, res); len(late.Warnings) != 0 {
+		t.Errorf("undo after every old session expired: warnings = %v", late.Warnings)
+	}
+}
+
+// A retried attempt whose first attempt wrote the policy must still undo
+// to what was there before the first attempt: the prior state is
+// checkpointed in heartbeat details.
+func TestRevokeRoleSessionsRetryKeepsTheFirstAttemptsPrior(t *testing.T) {
+	_, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	fake.SetRolePolicy("app", revokePolicyName, revokeSessionsDocument(containedAt)) // written by attempt 1
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(a.RevokeRoleSessions, activityOptions(ActionRevokeRoleSessions))
+	env.SetHeartbeatDetails(rolePolicyState{}) // attempt 1 saw no policy
+	val, err := env.ExecuteActivity(ActionRevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ActionResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || res.Undo == nil || res.Undo.Args["prior_document"] != "" {
+		t.Errorf("retried attempt: changed=%v undo=%v, want the undo to delete the policy", res.Changed, res.Undo)
+	}
+}
+
+func TestDenyRoleActionsContainsIdempotentlyAndUndoes(t *testing.T) {
+	prior := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`
+	for _, tc := range []struct {
+		name, prior string
+	}{
+		{name: "no policy of that name before"},
+		{name: "a policy of that name existed", prior: prior},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, undo := newTestIAM(t)
+			fake.AddRole("kb-role", 3600)
+			if tc.prior != "" {
+				fake.SetRolePolicy("kb-role", "quench-deny-inc-42", tc.prior)
+			}
+			in := actionInput(map[string]any{"role_name": "kb-role", "actions": []any{"bedrock:Retrieve*", "s3:GetObject"}, "resources": []any{"arn:aws:s3:::docs/*"}})
+			res := mustRun(t, a.DenyRoleActions, in)
+			doc, ok := fake.RolePolicy("kb-role", "quench-deny-inc-42")
+			want := `{"Version":"2012-10-17","Statement":[{"Sid":"QuenchDenyActions","Effect":"Deny","Action":["bedrock:Retrieve*","s3:GetObject"],"Resource":["arn:aws:s3:::docs/*"]}]}`
+			if !ok || !samePolicy(doc, want) {
+				t.Fatalf("policy = %s, want %s", doc, want)
+			}
+			srv.ResetCalls()
+			if again := mustRun(t, a.DenyRoleActions, in); again.Changed || len(mutatingOps(srv)) != 0 {
+				t.Errorf("second run changed=%v calls=%v, want nothing", again.Changed, mutatingOps(srv))
+			}
+			mustUndo(t, undo, res)
+			got, ok := fake.RolePolicy("kb-role", "quench-deny-inc-42")
+			if tc.prior == "" && ok {
+				t.Errorf("policy still there after undo: %s", got)
+			}
+			if tc.prior != "" && got != tc.prior {
+				t.Errorf("policy after undo = %s, want the prior %s", got, tc.prior)
+			}
+		})
+	}
+}
+
+func TestDenyRoleActionsDefaultsToBedrock(t *testing.T) {
+	_, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	res := mustRun(t, a.DenyRoleActions, actionInput(map[string]any{"role_name": "app"}))
+	doc, _ := fake.RolePolicy("app", "quench-deny-inc-42")
+	var d policyDocument
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		t.Fatal(err)
+	}
+	acts, _ := json.Marshal(d.Statement[0].Action)
+	if string(acts) != `["bedrock:Invoke*","bedrock:Retrieve*","bedrock:CallWithBearerToken"]` || d.Statement[0].Effect != "Deny" {
+		t.Errorf("default deny = %s", doc)
+	}
+	if !strings.Contains(res.Summary, "bedrock:Invoke*") {
+		t.Errorf("summary %q does not say what is denied", res.Summary)
+	}
+}
+
+func TestDenyRoleActionsDryRunThrottleAndAccessDenied(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	in := actionInput(map[string]any{"role_name": "app"})
+
+	if res := mustRun(t, a.DenyRoleActions, dryRun(in)); !res.Changed || !strings.HasPrefix(res.Summary, "would deny") || len(mutatingOps(srv)) != 0 {
+		t.Errorf("dry run: %+v, mutating calls %v", res, mutatingOps(srv))
+	}
+
+	srv.InjectFault(awsfake.Fault{Operation: "PutRolePolicy", Code: "AccessDenied", Status: 403})
+	_, err := a.DenyRoleActions(context.Background(), in)
+	assertNonRetryable(t, err, ErrAccessDenied, "iam:PutRolePolicy")
+
+	srv.InjectFault(awsfake.Fault{Operation: "GetRolePolicy", Code: "Throttling", Status: 400, Times: 3})
+	if res := mustRun(t, a.DenyRoleActions, in); !res.Changed {
+		t.Error("not contained after three throttles")
+	}
+}
+
+func TestDeactivateAccessKeysContainsIdempotentlyAndUndoes(t *testing.T) {
+	srv, fake, a, undo := newTestIAM(t)
+	fake.AddUser("ci-bot")
+	fake.AddAccessKey("ci-bot", "AKIAACTIVE", "Active")
+	fake.AddAccessKey("ci-bot", "AKIAOLD", "Inactive")
+	fake.AddServiceSpecificCredential("ci-bot", "bedrock.amazonaws.com", "ACCABEDROCK", "Active")
+	fake.AddServiceSpecificCredential("ci-bot", "codecommit.amazonaws.com", "ACCAGIT", "Active")
+	in := actionInput(map[string]any{"user_name": "ci-bot"})
+
+	res := mustRun(t, a.DeactivateAccessKeys, in)
+	for id, want := range map[string]string{"AKIAACTIVE": "Inactive", "AKIAOLD": "Inactive"} {
+		if got := fake.AccessKeyStatus("ci-bot", id); got != want {
+			t.Errorf("%s = %s, want %s", id, got, want)
+		}
+	}
+	if got := fake.ServiceSpecificCredentialStatus("ci-bot", "ACCABEDROCK"); got != "Inactive" {
+		t.Errorf("Bedrock API key = %s, want Inactive", got)
+	}
+	if got := fake.ServiceSpecificCredentialStatus("ci-bot", "ACCAGIT"); got != "Active" {
+		t.Errorf("a non-Bedrock credential was changed: %s", got)
+	}
+	if len(res.Warnings) == 0 {
+		t.Error("no warning that issued sessions stay valid")
+	}
+
+	srv.ResetCalls()
+	if again := mustRun(t, a.DeactivateAccessKeys, in); again.Changed || len(mutatingOps(srv)) != 0 {
+		t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
+	}
+
+	mustUndo(t, undo, res)
+	for id, want := range map[string]string{"AKIAACTIVE": "Active", "AKIAOLD": "Inactive"} {
+		if got := fake.AccessKeyStatus("ci-bot", id); got != want {
+			t.Errorf("after undo %s = %s, want %s (only keys that were Active come back)", id, got, want)
+		}
+	}
+	if got := fake.ServiceSpecificCredentialStatus("ci-bot", "ACCABEDROCK"); got != "Active" {
+		t.Errorf("after undo Bedrock API key = %s, want Active", got)
+	}
+}
+
+func TestDeactivateAccessKeysWithoutBedrockCredentials(t *testing.T) {
+	_, fake, a, _ := newTestIAM(t)
+	fake.AddUser("u")
+	fake.AddAccessKey("u", "AKIA1", "Active")
+	fake.AddServiceSpecificCredential("u", "bedrock.amazonaws.com", "ACCA1", "Active")
+	mustRun(t, a.DeactivateAccessKeys, actionInput(map[string]any{"user_name": "u", "include_bedrock_credentials": false}))
+	if fake.AccessKeyStatus("u", "AKIA1") != "Inactive" || fake.ServiceSpecificCredentialStatus("u", "ACCA1") != "Active" {
+		t.Error("include_bedrock_credentials=false must leave Bedrock API keys alone")
+	}
+}
+
+func TestDeactivateAccessKeysDryRunThrottleAccessDeniedNotFound(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddUser("u")
+	fake.AddAccessKey("u", "AKIA1", "Active")
+	in := actionInput(map[string]any{"user_name": "u"})
+
+	if res := mustRun(t, a.DeactivateAccessKeys, dryRun(in)); !res.Changed || !strings.Contains(res.Summary, "would deactivate") || len(mutatingOps(srv)) != 0 {
+		t.Errorf("dry run %+v calls %v", res, mutatingOps(srv))
+	}
+	if fake.AccessKeyStatus("u", "AKIA1") != "Active" {
+		t.Error("dry run deactivated a key")
+	}
+
+	srv.InjectFault(awsfake.Fault{Operation: "UpdateAccessKey", Code: "AccessDenied", Status: 403})
+	_, err := a.DeactivateAccessKeys(context.Background(), in)
+	assertNonRetryable(t, err, ErrAccessDenied, "iam:UpdateAccessKey", "AKIA1")
+
+	srv.InjectFault(awsfake.Fault{Operation: "UpdateAccessKey", Code: "Throttling", Status: 400, Times: 3})
+	if res := mustRun(t, a.DeactivateAccessKeys, in); !res.Changed || fake.AccessKeyStatus("u", "AKIA1") != "Inactive" {
+		t.Error("not deactivated after three throttles")
+	}
+
+	_, err = a.DeactivateAccessKeys(context.Background(), actionInput(map[string]any{"user_name": "ghost"}))
+	assertNonRetryable(t, err, ErrNotFound, "ghost")
+}
+
+func TestRegisterIAMActionsDeclaresSpecs(t *testing.T) {
+	reg := NewRegistry()
+	_, p := newTestAWS(t)
+	RegisterIAMActions(reg, p)
+	for name, undoOnly := range map[string]bool{
+		ActionRevokeRoleSessions: false, ActionDenyRoleActions: false, ActionDeactivateAccessKeys: false,
+		ActionRestoreRolePolicy: true, ActionReactivateAccessKeys: true,
+	} {
+		spec, ok := reg.Action(name)
+		if !ok || !spec.Mutating || spec.UndoOnly != undoOnly {
+			t.Errorf("%s: registered=%v spec=%+v", name, ok, spec)
+		}
+	}
+}
