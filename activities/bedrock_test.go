@@ -15,7 +15,9 @@ import (
 	"github.com/quenchhq/quench/internal/awsfake"
 )
 
-func aliasArgsMap() map[string]any { return map[string]any{"agent_id": testAgentID, "alias_id": testAliasID} }
+func aliasArgsMap() map[string]any {
+	return map[string]any{"agent_id": testAgentID, "alias_id": testAliasID}
+}
 
 func TestPauseAgentAliasContainIdempotentUndo(t *testing.T) {
 	ctx := context.Background()

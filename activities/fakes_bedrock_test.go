@@ -24,7 +24,9 @@ func init() {
 func fakeBedrockAgent(srv *awsfake.Server) *awsfake.BedrockAgent {
 	return srv.Handler("bedrock-agent").(*awsfake.BedrockAgent)
 }
-func fakeBedrock(srv *awsfake.Server) *awsfake.Bedrock { return srv.Handler("bedrock").(*awsfake.Bedrock) }
+func fakeBedrock(srv *awsfake.Server) *awsfake.Bedrock {
+	return srv.Handler("bedrock").(*awsfake.Bedrock)
+}
 func fakeCloudWatch(srv *awsfake.Server) *awsfake.CloudWatch {
 	return srv.Handler("monitoring").(*awsfake.CloudWatch)
 }

@@ -46,7 +46,9 @@ func seedGuardrail(srv *awsfake.Server) bedrock.GetGuardrailOutput {
 }
 
 // policiesOf is everything UpdateGuardrail sets, for comparing DRAFTs.
-func policiesOf(g bedrock.GetGuardrailOutput) *bedrock.UpdateGuardrailInput { return guardrailUpdateInput(&g) }
+func policiesOf(g bedrock.GetGuardrailOutput) *bedrock.UpdateGuardrailInput {
+	return guardrailUpdateInput(&g)
+}
 
 func filterStrengths(g bedrock.GetGuardrailOutput) map[string]string {
 	m := map[string]string{}
