@@ -45,6 +45,7 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 		cel.Variable("incident", vars),
 		cel.Variable("steps", vars),
 		ext.Strings(),
+		cel.CrossTypeNumericComparisons(true),
 	)
 })
 
@@ -383,7 +384,7 @@ func toGo(v ref.Val) (any, error) {
 
 // sortedAdapter turns Go maps into CEL maps that iterate in key order, so
 // macros over maps (map, filter) give the same result on every replay of a
-// workflow; Go map order is random.
+// workflow; Go map order is random. It also reads whole float64s as ints.
 type sortedAdapter struct{}
 
 func (a sortedAdapter) NativeToValue(v any) ref.Val {
@@ -398,6 +399,13 @@ func (a sortedAdapter) NativeToValue(v any) ref.Val {
 		return types.NewDynamicList(a, v)
 	case int:
 		return types.Int(v)
+	case float64:
+		// Params and step outputs reach the workflow through JSON, which
+		// turns every int into a float64; whole numbers are ints again so
+		// params.limit * 2 and steps.x.output.count + 1 work.
+		if v == math.Trunc(v) && math.Abs(v) <= 1<<53 {
+			return types.Int(int64(v))
+		}
 	}
 	return types.DefaultTypeAdapter.NativeToValue(v)
 }

@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -132,6 +133,39 @@ func TestEvalBool(t *testing.T) {
 	}
 }
 
+// The workflow gets params and step outputs back from JSON, with every
+// number a float64; expressions must work on them as on the originals.
+func TestExpressionsAfterJSON(t *testing.T) {
+	var v Vars
+	b, err := json.Marshal(testVars())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if _, isFloat := v.Params["limit"].(float64); !isFloat {
+		t.Fatalf("test premise: limit is %T after JSON", v.Params["limit"])
+	}
+	got, err := Render(map[string]any{
+		"double": "${{ params.limit * 2 }}",
+		"next":   "${{ steps.deny.output.count + 1 }}",
+		"ratio":  "${{ steps.deny.output.ratio * 2.0 }}",
+		"text":   "n=${{ params.limit }}",
+	}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"double": 10, "next": 4, "ratio": 1.0, "text": "n=5"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+	ok, err := EvalBool("steps.deny.output.ratio < 1 && params.limit == 5", v)
+	if err != nil || !ok {
+		t.Fatalf("EvalBool = %v, %v", ok, err)
+	}
+}
+
 func TestEvalWithEmptyVars(t *testing.T) {
 	got, err := EvalBool(`size(params) == 0 && size(steps) == 0`, Vars{})
 	if err != nil || !got {
@@ -187,6 +221,15 @@ func BenchmarkRender(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Render(args, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompile shows what the program cache saves per expression.
+func BenchmarkCompile(b *testing.B) {
+	for b.Loop() {
+		if _, _, err := build(`steps.deny.changed && params.limit > 2`); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -207,3 +207,16 @@ func TestLibrarySkipsOtherQuenchFilesOnly(t *testing.T) {
 		t.Fatalf("a runbook with a mistyped kind must be reported, got %v", err)
 	}
 }
+
+func BenchmarkLoad(b *testing.B) {
+	data, err := os.ReadFile("builtin/quench-selftest.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cat := newTestCatalog()
+	for b.Loop() {
+		if _, err := Load("selftest.yaml", data, cat); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
