@@ -157,3 +157,13 @@ func clientsFrom[C any](p *AWSProvider, build func(aws.Config) C) func(context.C
 func invalidArg(action, format string, args ...any) error {
 	return NonRetryable(ErrInvalidArgument, fmt.Errorf(action+": "+format, args...))
 }
+
+// RegisterAWSCommon registers the IAM, Lambda, API Gateway and SSM actions
+// (and their undo actions). The Bedrock and CloudWatch actions register
+// separately.
+func RegisterAWSCommon(reg *Registry, p *AWSProvider) {
+	RegisterIAMActions(reg, p)
+	RegisterLambdaActions(reg, p)
+	RegisterAPIGatewayActions(reg, p)
+	RegisterSSMActions(reg, p)
+}

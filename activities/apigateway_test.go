@@ -1,0 +1,81 @@
+package activities
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/quenchhq/quench/internal/awsfake"
+)
+
+func newTestAPIGateway(t *testing.T) (*awsfake.Server, *awsfake.APIGateway, *APIGatewayActions, map[string]ActionFunc) {
+	t.Helper()
+	srv, p := newTestAWS(t)
+	a := NewAPIGatewayActions(p)
+	a.poll = testPoll
+	return srv, fakeAPIGateway(srv), a, map[string]ActionFunc{ActionRestoreUsagePlanThrottle: a.RestoreUsagePlanThrottle}
+}
+
+func TestThrottleUsagePlanContainsIdempotentlyAndUndoes(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		prior         *awsfake.Throttle
+		rejectReplace bool
+	}{
+		{name: "plan with a throttle", prior: &awsfake.Throttle{RateLimit: 100, BurstLimit: 200}},
+		{name: "plan without a throttle"},
+		{name: "plan without a throttle where replace is refused", rejectReplace: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, undo := newTestAPIGateway(t)
+			fake.AddUsagePlan("plan1", "gold", tc.prior)
+			fake.RejectReplaceWithoutThrottle(tc.rejectReplace)
+			in := actionInput(map[string]any{"usage_plan_id": "plan1", "rate_limit": 0.5, "burst_limit": 1})
+
+			res := mustRun(t, a.ThrottleUsagePlan, in)
+			if got := fake.UsagePlanThrottle("plan1"); got == nil || *got != (awsfake.Throttle{RateLimit: 0.5, BurstLimit: 1}) {
+				t.Fatalf("throttle after containment = %+v", got)
+			}
+			if !res.Changed || res.Undo == nil {
+				t.Fatalf("result %+v", res)
+			}
+			srv.ResetCalls()
+			if again := mustRun(t, a.ThrottleUsagePlan, in); again.Changed || len(mutatingOps(srv)) != 0 {
+				t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
+			}
+			mustUndo(t, undo, res)
+			got := fake.UsagePlanThrottle("plan1")
+			switch {
+			case tc.prior == nil && got != nil:
+				t.Errorf("after undo throttle = %+v, want none", got)
+			case tc.prior != nil && (got == nil || *got != *tc.prior):
+				t.Errorf("after undo throttle = %+v, want %+v", got, tc.prior)
+			}
+		})
+	}
+}
+
+func TestThrottleUsagePlanDryRunThrottleAccessDeniedAndBadArgs(t *testing.T) {
+	srv, fake, a, _ := newTestAPIGateway(t)
+	fake.AddUsagePlan("plan1", "gold", nil)
+	in := actionInput(map[string]any{"usage_plan_id": "plan1", "rate_limit": 2, "burst_limit": 4})
+
+	res := mustRun(t, a.ThrottleUsagePlan, dryRun(in))
+	if !res.Changed || !strings.Contains(res.Summary, "would throttle usage plan plan1 to 2 req/s, burst 4 (now no throttle)") || len(mutatingOps(srv)) != 0 {
+		t.Errorf("dry run %+v calls %v", res, mutatingOps(srv))
+	}
+
+	srv.InjectFault(awsfake.Fault{Operation: "UpdateUsagePlan", Code: "AccessDeniedException", Status: 403})
+	_, err := a.ThrottleUsagePlan(context.Background(), in)
+	assertNonRetryable(t, err, ErrAccessDenied, "apigateway:PATCH", "/usageplans/plan1")
+
+	srv.InjectFault(awsfake.Fault{Operation: "UpdateUsagePlan", Code: "TooManyRequestsException", Status: 429, Times: 3})
+	if res := mustRun(t, a.ThrottleUsagePlan, in); !res.Changed || fake.UsagePlanThrottle("plan1") == nil {
+		t.Error("not throttled after three throttles")
+	}
+
+	_, err = a.ThrottleUsagePlan(context.Background(), actionInput(map[string]any{"usage_plan_id": "plan1", "rate_limit": "fast", "burst_limit": 4}))
+	assertNonRetryable(t, err, ErrInvalidArgument, "rate_limit")
+	_, err = a.ThrottleUsagePlan(context.Background(), actionInput(map[string]any{"usage_plan_id": "nope", "rate_limit": 1, "burst_limit": 1}))
+	assertNonRetryable(t, err, ErrNotFound, "/usageplans/nope")
+}

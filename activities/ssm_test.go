@@ -1,0 +1,94 @@
+package activities
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/quenchhq/quench/internal/awsfake"
+)
+
+func newTestSSM(t *testing.T) (*awsfake.Server, *awsfake.SSM, *SSMActions, map[string]ActionFunc) {
+	t.Helper()
+	srv, p := newTestAWS(t)
+	a := NewSSMActions(p)
+	a.poll = testPoll
+	return srv, fakeSSM(srv), a, map[string]ActionFunc{ActionRestoreParameter: a.RestoreParameter}
+}
+
+const killSwitch = "/quench/chat/kill_switch"
+
+func TestSetParameterContainsIdempotentlyAndUndoes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		prior      string // "" = parameter did not exist
+		priorType  string
+		wantExists bool
+	}{
+		{name: "parameter did not exist"},
+		{name: "parameter had a value", prior: "off", priorType: "String", wantExists: true},
+		{name: "parameter was a StringList", prior: "a,b", priorType: "StringList", wantExists: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, undo := newTestSSM(t)
+			if tc.prior != "" {
+				fake.SetParameter(killSwitch, tc.prior, tc.priorType)
+			}
+			in := actionInput(map[string]any{"name": killSwitch, "value": "on"})
+			res := mustRun(t, a.SetParameter, in)
+			if v, typ, _, ok := fake.Parameter(killSwitch); !ok || v != "on" || typ != "String" {
+				t.Fatalf("parameter = %q %s %v after containment", v, typ, ok)
+			}
+			if !res.Changed || res.Undo == nil {
+				t.Fatalf("result %+v", res)
+			}
+			srv.ResetCalls()
+			if again := mustRun(t, a.SetParameter, in); again.Changed || len(mutatingOps(srv)) != 0 {
+				t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
+			}
+			mustUndo(t, undo, res)
+			v, typ, _, ok := fake.Parameter(killSwitch)
+			if ok != tc.wantExists || v != tc.prior || typ != tc.priorType {
+				t.Errorf("after undo: %q %s exists=%v; want %q %s exists=%v", v, typ, ok, tc.prior, tc.priorType, tc.wantExists)
+			}
+		})
+	}
+}
+
+func TestSetParameterRefusesSecureStrings(t *testing.T) {
+	srv, fake, a, _ := newTestSSM(t)
+	fake.SetParameter("/quench/secret", "hunter2", "SecureString")
+	res, err := a.SetParameter(context.Background(), actionInput(map[string]any{"name": "/quench/secret", "value": "x"}))
+	assertNonRetryable(t, err, ErrValidation, "SecureString", "/quench/secret")
+	if strings.Contains(err.Error(), "hunter2") || res.Prior != nil {
+		t.Error("the secret value leaked into the result")
+	}
+	if len(mutatingOps(srv)) != 0 {
+		t.Error("a SecureString was written")
+	}
+	_, err = a.SetParameter(context.Background(), actionInput(map[string]any{"name": "/quench/x", "value": "x", "type": "SecureString"}))
+	assertNonRetryable(t, err, ErrInvalidArgument, "SecureString")
+}
+
+func TestSetParameterDryRunThrottleAndAccessDenied(t *testing.T) {
+	srv, fake, a, _ := newTestSSM(t)
+	fake.SetParameter(killSwitch, "off", "String")
+	in := actionInput(map[string]any{"name": killSwitch, "value": "on"})
+
+	res := mustRun(t, a.SetParameter, dryRun(in))
+	if !res.Changed || res.Summary != `would set parameter /quench/chat/kill_switch to "on" (was "off")` || len(mutatingOps(srv)) != 0 {
+		t.Errorf("dry run %+v calls %v", res, mutatingOps(srv))
+	}
+
+	srv.InjectFault(awsfake.Fault{Operation: "PutParameter", Code: "AccessDeniedException", Status: 400})
+	_, err := a.SetParameter(context.Background(), in)
+	assertNonRetryable(t, err, ErrAccessDenied, "ssm:PutParameter", killSwitch)
+
+	srv.InjectFault(awsfake.Fault{Operation: "PutParameter", Code: "ThrottlingException", Status: 400, Times: 3})
+	if res := mustRun(t, a.SetParameter, in); !res.Changed {
+		t.Error("not set after three throttles")
+	}
+	if v, _, _, _ := fake.Parameter(killSwitch); v != "on" {
+		t.Errorf("value = %q, want on", v)
+	}
+}
