@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/runbooks"
 )
 
 func aliasArgsMap() map[string]any {
@@ -349,6 +350,33 @@ func TestBedrockAndCloudWatchActionsRegister(t *testing.T) {
 	for _, ro := range []string{ActionBedrockSnapshot, ActionCaptureMetrics} {
 		if a, ok := reg.Action(ro); !ok || a.Mutating {
 			t.Errorf("%s: registered=%v mutating=%v, want a read-only action", ro, ok, a.Mutating)
+		}
+	}
+}
+
+// The built-in Bedrock runbooks must validate against the real actions.
+func TestBedrockBuiltinRunbooksValidate(t *testing.T) {
+	_, p := newTestAWS(t)
+	reg := NewRegistry()
+	reg.Register((&Core{}).Actions()...)
+	RegisterAWSCommon(reg, p)
+	RegisterBedrockActions(reg, p)
+	RegisterCloudWatchActions(reg, p)
+	lib, err := runbooks.NewLibrary(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prob := range lib.Problems() {
+		t.Errorf("built-in runbook problem: %v", prob)
+	}
+	for _, name := range []string{"unsafe-output", "usage-spike", "compromised-data-source"} {
+		rb, ok := lib.Get(name)
+		if !ok {
+			t.Errorf("built-in runbook %s not loaded", name)
+			continue
+		}
+		if rb.OnResolve != "rollback" || rb.Approvals == nil || rb.Metadata.Title == "" {
+			t.Errorf("%s: on_resolve %q, approvals %v, title %q", name, rb.OnResolve, rb.Approvals, rb.Metadata.Title)
 		}
 	}
 }
