@@ -59,22 +59,18 @@ type BedrockAPI interface {
 // BedrockActions contains incidents in Bedrock agents, knowledge bases and
 // guardrails, and snapshots their configuration as evidence.
 type BedrockActions struct {
-	aws *AWSProvider
+	agentClients func(ctx context.Context, ref IncidentRef) (BedrockAgentAPI, error)
+	clients      func(ctx context.Context, ref IncidentRef) (BedrockAPI, error)
 	// Poll bounds the waits for aliases, agents, jobs and guardrails to settle.
 	Poll PollConfig
-	// NewAgentClient and NewClient build clients from an incident's config;
-	// tests may replace them.
-	NewAgentClient func(aws.Config) BedrockAgentAPI
-	NewClient      func(aws.Config) BedrockAPI
 }
 
-// NewBedrockActions returns the Bedrock actions acting through p.
+// NewBedrockActions returns the Bedrock actions on real clients from p.
 func NewBedrockActions(p *AWSProvider) *BedrockActions {
 	return &BedrockActions{
-		aws:            p,
-		Poll:           DefaultPollConfig,
-		NewAgentClient: func(c aws.Config) BedrockAgentAPI { return bedrockagent.NewFromConfig(c) },
-		NewClient:      func(c aws.Config) BedrockAPI { return bedrock.NewFromConfig(c) },
+		agentClients: clientsFrom(p, func(c aws.Config) BedrockAgentAPI { return bedrockagent.NewFromConfig(c) }),
+		clients:      clientsFrom(p, func(c aws.Config) BedrockAPI { return bedrock.NewFromConfig(c) }),
+		Poll:         DefaultPollConfig,
 	}
 }
 
@@ -146,26 +142,10 @@ func (b *BedrockActions) Actions() []Action {
 	}
 }
 
-func (b *BedrockActions) agentClient(ctx context.Context, ref IncidentRef) (BedrockAgentAPI, error) {
-	cfg, err := b.aws.Config(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("aws configuration for incident %s: %w", ref.ID, err)
-	}
-	return b.NewAgentClient(cfg), nil
-}
-
-func (b *BedrockActions) client(ctx context.Context, ref IncidentRef) (BedrockAPI, error) {
-	cfg, err := b.aws.Config(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("aws configuration for incident %s: %w", ref.ID, err)
-	}
-	return b.NewClient(cfg), nil
-}
-
 // decodeActionArgs decodes an action's arguments, naming the action in errors.
 func decodeActionArgs(action string, args map[string]any, into any) error {
 	if err := DecodeArgs(args, into); err != nil {
-		return NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: %w", action, err))
+		return invalidArg(action, "%w", err)
 	}
 	return nil
 }
@@ -174,7 +154,7 @@ func decodeActionArgs(action string, args map[string]any, into any) error {
 func requireArgs(action string, pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if strings.TrimSpace(pairs[i+1]) == "" {
-			return NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: argument %s is required", action, pairs[i]))
+			return invalidArg(action, "argument %s is required", pairs[i])
 		}
 	}
 	return nil
@@ -234,7 +214,7 @@ func (b *BedrockActions) PauseAgentAlias(ctx context.Context, in ActionInput) (A
 		return ActionResult{}, err
 	}
 	if args.PriorState != "" {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: unknown argument prior_state", ActionPauseAgentAlias))
+		return ActionResult{}, invalidArg(ActionPauseAgentAlias, "unknown argument prior_state")
 	}
 	res, err := b.setAliasState(ctx, in, ActionPauseAgentAlias, args, agenttypes.AliasInvocationStateRejectInvocations)
 	if err != nil || !res.Changed || in.DryRun {
@@ -257,7 +237,7 @@ func (b *BedrockActions) RestoreAgentAlias(ctx context.Context, in ActionInput) 
 	}
 	target := agenttypes.AliasInvocationState(args.PriorState)
 	if target != agenttypes.AliasInvocationStateAcceptInvocations && target != agenttypes.AliasInvocationStateRejectInvocations {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: prior_state %q is not ACCEPT_INVOCATIONS or REJECT_INVOCATIONS", ActionRestoreAgentAlias, args.PriorState))
+		return ActionResult{}, invalidArg(ActionRestoreAgentAlias, "prior_state %q is not ACCEPT_INVOCATIONS or REJECT_INVOCATIONS", args.PriorState)
 	}
 	return b.setAliasState(ctx, in, ActionRestoreAgentAlias, args, target)
 }
@@ -265,7 +245,7 @@ func (b *BedrockActions) RestoreAgentAlias(ctx context.Context, in ActionInput) 
 // setAliasState moves an alias to target, resending what UpdateAgentAlias
 // would otherwise clear, and waits until the alias is PREPARED again.
 func (b *BedrockActions) setAliasState(ctx context.Context, in ActionInput, action string, args aliasArgs, target agenttypes.AliasInvocationState) (ActionResult, error) {
-	c, err := b.agentClient(ctx, in.Incident)
+	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -365,7 +345,7 @@ func (b *BedrockActions) setAgentKBState(ctx context.Context, in ActionInput, ac
 	if err := requireArgs(action, "agent_id", args.AgentID, "knowledge_base_id", args.KnowledgeBaseID); err != nil {
 		return ActionResult{}, args, err
 	}
-	c, err := b.agentClient(ctx, in.Incident)
+	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, args, err
 	}
@@ -500,9 +480,9 @@ func (b *BedrockActions) StopIngestionJobs(ctx context.Context, in ActionInput) 
 		return ActionResult{}, err
 	}
 	if args.ClientToken != "" {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: unknown argument client_token", ActionStopIngestionJobs))
+		return ActionResult{}, invalidArg(ActionStopIngestionJobs, "unknown argument client_token")
 	}
-	c, err := b.agentClient(ctx, in.Incident)
+	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -587,7 +567,7 @@ func (b *BedrockActions) StartIngestionJob(ctx context.Context, in ActionInput) 
 	if err := requireArgs(ActionStartIngestionJob, "knowledge_base_id", args.KnowledgeBaseID, "data_source_id", args.DataSourceID, "client_token", args.ClientToken); err != nil {
 		return ActionResult{}, err
 	}
-	c, err := b.agentClient(ctx, in.Incident)
+	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}

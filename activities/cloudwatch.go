@@ -22,15 +22,14 @@ type CloudWatchAPI interface {
 
 // CloudWatchActions captures Bedrock usage metrics as incident evidence.
 type CloudWatchActions struct {
-	aws *AWSProvider
+	clients func(ctx context.Context, ref IncidentRef) (CloudWatchAPI, error)
 	// Now is the clock the capture window ends at; tests pin it.
-	Now       func() time.Time
-	NewClient func(aws.Config) CloudWatchAPI
+	Now func() time.Time
 }
 
 // NewCloudWatchActions returns the CloudWatch actions acting through p.
 func NewCloudWatchActions(p *AWSProvider) *CloudWatchActions {
-	return &CloudWatchActions{aws: p, Now: time.Now, NewClient: func(c aws.Config) CloudWatchAPI { return cloudwatch.NewFromConfig(c) }}
+	return &CloudWatchActions{clients: clientsFrom(p, func(c aws.Config) CloudWatchAPI { return cloudwatch.NewFromConfig(c) }), Now: time.Now}
 }
 
 // RegisterCloudWatchActions registers every cloudwatch.* action.
@@ -84,15 +83,14 @@ func (c *CloudWatchActions) CaptureMetrics(ctx context.Context, in ActionInput) 
 	}
 	switch {
 	case period < time.Minute || period%time.Minute != 0:
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: period %s must be a whole number of minutes", ActionCaptureMetrics, period))
+		return ActionResult{}, invalidArg(ActionCaptureMetrics, "period %s must be a whole number of minutes", period)
 	case window < period || window > 15*24*time.Hour:
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: window %s must be at least the period (%s) and at most 15 days", ActionCaptureMetrics, window, period))
+		return ActionResult{}, invalidArg(ActionCaptureMetrics, "window %s must be at least the period (%s) and at most 15 days", window, period)
 	}
-	cfg, err := c.aws.Config(ctx, in.Incident)
+	client, err := c.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("aws configuration for incident %s: %w", in.Incident.ID, err)
+		return ActionResult{}, err
 	}
-	client := c.NewClient(cfg)
 	end := c.Now().UTC().Truncate(time.Minute)
 	start := end.Add(-window)
 	queries := make([]cwtypes.MetricDataQuery, 0, len(bedrockMetrics))

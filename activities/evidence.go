@@ -29,13 +29,13 @@ func (b *BedrockActions) Snapshot(ctx context.Context, in ActionInput) (ActionRe
 		return ActionResult{}, err
 	}
 	if args.DataSourceID != "" && args.KnowledgeBaseID == "" {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: data_source_id %s needs knowledge_base_id", ActionBedrockSnapshot, args.DataSourceID))
+		return ActionResult{}, invalidArg(ActionBedrockSnapshot, "data_source_id %s needs knowledge_base_id", args.DataSourceID)
 	}
-	ac, err := b.agentClient(ctx, in.Incident)
+	ac, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}
-	c, err := b.client(ctx, in.Incident)
+	c, err := b.clients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}

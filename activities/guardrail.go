@@ -37,14 +37,14 @@ func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInpu
 		return ActionResult{}, err
 	}
 	if args.Draft != nil {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: unknown argument draft", ActionApplyGuardrailPolicy))
+		return ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "unknown argument draft")
 	}
 	strength := brtypes.GuardrailFilterStrength(strings.ToUpper(args.Strength))
 	if strength == "" {
 		strength = brtypes.GuardrailFilterStrengthHigh
 	}
 	if strengthRank[strength] == 0 {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: strength %q is not LOW, MEDIUM or HIGH", ActionApplyGuardrailPolicy, args.Strength))
+		return ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "strength %q is not LOW, MEDIUM or HIGH", args.Strength)
 	}
 	types := guardrailFilterTypes
 	if len(args.Filters) > 0 {
@@ -56,12 +56,12 @@ func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInpu
 				known = known || k == t
 			}
 			if !known {
-				return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: filters: %q is not one of SEXUAL, VIOLENCE, HATE, INSULTS, MISCONDUCT, PROMPT_ATTACK", ActionApplyGuardrailPolicy, f))
+				return ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "filters: %q is not one of SEXUAL, VIOLENCE, HATE, INSULTS, MISCONDUCT, PROMPT_ATTACK", f)
 			}
 			types = append(types, t)
 		}
 	}
-	c, err := b.client(ctx, in.Incident)
+	c, err := b.clients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -123,11 +123,11 @@ func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in ActionInput) (
 		return ActionResult{}, err
 	}
 	if args.Draft == nil || aws.ToString(args.Draft.Name) == "" {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: argument draft is required and must name the guardrail", ActionRestoreGuardrail))
+		return ActionResult{}, invalidArg(ActionRestoreGuardrail, "argument draft is required and must name the guardrail")
 	}
 	want := *args.Draft
 	want.GuardrailIdentifier = aws.String(args.GuardrailID)
-	c, err := b.client(ctx, in.Incident)
+	c, err := b.clients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}
