@@ -325,6 +325,10 @@ func (v *validator) templates(s, path string, i int) {
 // expr compiles an expression used by step i and checks what it refers to:
 // only declared params and steps that run before step i.
 func (v *validator) expr(expr, path string, i int, wantBool bool) {
+	if wantBool && hasTemplate(expr) {
+		v.errorf(path, "when: is an expression already; write %q without ${{ }}", strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(expr), openTmpl), closeTmpl)))
+		return
+	}
 	c := compile(expr)
 	if c.err != nil {
 		v.errorf(path, "invalid expression %q: %v", expr, c.err)

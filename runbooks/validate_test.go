@@ -539,6 +539,27 @@ func TestValidateMoreRules(t *testing.T) {
 			want: `x.yaml:10:15: step "a" escalates on error, but the runbook's approvals block lists no approvers to escalate to`,
 		},
 		{
+			name: "when wrapped in a template",
+			yaml: header + `steps:
+  - id: a
+    action: core.log
+    when: '${{ incident.severity == "high" }}'
+    with: {message: hi}
+`,
+			want: `x.yaml:9:11: when: is an expression already; write "incident.severity == \"high\"" without ${{ }}`,
+		},
+		{
+			name: "has() on a later step",
+			yaml: header + `steps:
+  - id: a
+    action: core.log
+    when: has(steps.b.output.x)
+    with: {message: hi}
+  - {id: b, action: core.log, with: {message: hi}}
+`,
+			want: `x.yaml:9:11: expression "has(steps.b.output.x)" refers to step "b", which runs later (step 2); a step can only use steps before it`,
+		},
+		{
 			name: "nil catalog knows no actions",
 			yaml: header + `steps:
   - {id: a, action: core.log, with: {message: hi}}
