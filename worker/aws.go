@@ -2,7 +2,17 @@ package worker
 
 import "github.com/quenchhq/quench/activities"
 
-// awsActions lists the AWS containment and evidence actions.
+// awsActions lists the AWS containment and evidence actions (and their undo
+// actions), so BuildRegistry can wrap them before registering.
 func awsActions(p *activities.AWSProvider) []activities.Action {
-	return nil
+	tmp := activities.NewRegistry()
+	activities.RegisterAWSCommon(tmp, p)
+	activities.RegisterBedrockActions(tmp, p)
+	activities.RegisterCloudWatchActions(tmp, p)
+	var out []activities.Action
+	for _, spec := range tmp.Specs() {
+		a, _ := tmp.Lookup(spec.Name)
+		out = append(out, a)
+	}
+	return out
 }
