@@ -216,7 +216,7 @@ func (b *BedrockActions) PauseAgentAlias(ctx context.Context, in ActionInput) (A
 	if args.PriorState != "" {
 		return ActionResult{}, invalidArg(ActionPauseAgentAlias, "unknown argument prior_state")
 	}
-	res, err := b.setAliasState(ctx, in, ActionPauseAgentAlias, args, agenttypes.AliasInvocationStateRejectInvocations)
+	res, err := b.setAliasState(ctx, in, args, agenttypes.AliasInvocationStateRejectInvocations)
 	if err != nil || !res.Changed || in.DryRun {
 		return res, err
 	}
@@ -239,19 +239,19 @@ func (b *BedrockActions) RestoreAgentAlias(ctx context.Context, in ActionInput) 
 	if target != agenttypes.AliasInvocationStateAcceptInvocations && target != agenttypes.AliasInvocationStateRejectInvocations {
 		return ActionResult{}, invalidArg(ActionRestoreAgentAlias, "prior_state %q is not ACCEPT_INVOCATIONS or REJECT_INVOCATIONS", args.PriorState)
 	}
-	return b.setAliasState(ctx, in, ActionRestoreAgentAlias, args, target)
+	return b.setAliasState(ctx, in, args, target)
 }
 
 // setAliasState moves an alias to target, resending what UpdateAgentAlias
 // would otherwise clear, and waits until the alias is PREPARED again.
-func (b *BedrockActions) setAliasState(ctx context.Context, in ActionInput, action string, args aliasArgs, target agenttypes.AliasInvocationState) (ActionResult, error) {
+func (b *BedrockActions) setAliasState(ctx context.Context, in ActionInput, args aliasArgs, target agenttypes.AliasInvocationState) (ActionResult, error) {
 	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}
 	resource := fmt.Sprintf("agent %s alias %s", args.AgentID, args.AliasID)
 	// An alias that is still UPDATING refuses updates; let it settle first.
-	cur, err := b.waitAlias(ctx, c, args, resource, nil)
+	cur, err := b.waitAlias(ctx, c, args, resource, nil, nil)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -281,17 +281,18 @@ func (b *BedrockActions) setAliasState(ctx context.Context, in ActionInput, acti
 			return ActionResult{}, AWSError(bedrockService, "UpdateAgentAlias", resource, err)
 		}
 	}
-	if _, err := b.waitAlias(ctx, c, args, resource, func(a *agenttypes.AgentAlias) bool { return aliasState(a) == target }); err != nil {
+	if _, err := b.waitAlias(ctx, c, args, resource, cp.beat, func(a *agenttypes.AgentAlias) bool { return aliasState(a) == target }); err != nil {
 		return ActionResult{}, err
 	}
 	res.Summary = fmt.Sprintf("%s %s: invocation state %s → %s, routing unchanged", map[string]string{"pause": "paused", "resume": "resumed"}[verb], resource, prior.State, target)
 	return res, nil
 }
 
-// waitAlias polls GetAgentAlias until the alias is settled (and cond holds, when given).
-func (b *BedrockActions) waitAlias(ctx context.Context, c BedrockAgentAPI, args aliasArgs, resource string, cond func(*agenttypes.AgentAlias) bool) (*agenttypes.AgentAlias, error) {
+// waitAlias polls GetAgentAlias until the alias is settled (and cond holds,
+// when given); beat (may be nil) heartbeats the activity while it waits.
+func (b *BedrockActions) waitAlias(ctx context.Context, c BedrockAgentAPI, args aliasArgs, resource string, beat func(), cond func(*agenttypes.AgentAlias) bool) (*agenttypes.AgentAlias, error) {
 	var alias *agenttypes.AgentAlias
-	err := PollUntil(ctx, b.Poll, resource, nil, func(ctx context.Context) (bool, error) {
+	err := PollUntil(ctx, b.Poll, resource, beat, func(ctx context.Context) (bool, error) {
 		out, err := c.GetAgentAlias(ctx, &bedrockagent.GetAgentAliasInput{AgentId: aws.String(args.AgentID), AgentAliasId: aws.String(args.AliasID)})
 		if err != nil {
 			return false, AWSError(bedrockService, "GetAgentAlias", resource, err)
@@ -381,7 +382,7 @@ func (b *BedrockActions) setAgentKBState(ctx context.Context, in ActionInput, ac
 			return ActionResult{}, args, AWSError(bedrockService, "UpdateAgentKnowledgeBase", resource, err)
 		}
 	}
-	if err := b.prepareAgent(ctx, c, args.AgentID); err != nil {
+	if err := b.prepareAgent(ctx, c, args.AgentID, cp.beat); err != nil {
 		return ActionResult{}, args, err
 	}
 	if after, err := get(); err != nil {
@@ -393,12 +394,13 @@ func (b *BedrockActions) setAgentKBState(ctx context.Context, in ActionInput, ac
 	return res, args, nil
 }
 
-// prepareAgent prepares the agent's DRAFT (when it needs it) and waits until it is PREPARED.
-func (b *BedrockActions) prepareAgent(ctx context.Context, c BedrockAgentAPI, agentID string) error {
+// prepareAgent prepares the agent's DRAFT (when it needs it) and waits
+// until it is PREPARED, heartbeating with beat.
+func (b *BedrockActions) prepareAgent(ctx context.Context, c BedrockAgentAPI, agentID string, beat func()) error {
 	resource := "agent " + agentID
 	status := func(cond func(agenttypes.AgentStatus) bool) (agenttypes.AgentStatus, error) {
 		var st agenttypes.AgentStatus
-		err := PollUntil(ctx, b.Poll, resource, nil, func(ctx context.Context) (bool, error) {
+		err := PollUntil(ctx, b.Poll, resource, beat, func(ctx context.Context) (bool, error) {
 			out, err := c.GetAgent(ctx, &bedrockagent.GetAgentInput{AgentId: aws.String(agentID)})
 			if err != nil {
 				return false, AWSError(bedrockService, "GetAgent", resource, err)

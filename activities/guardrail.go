@@ -66,7 +66,7 @@ func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInpu
 		return ActionResult{}, err
 	}
 	resource := "guardrail " + args.GuardrailID
-	cur, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil)
+	cur, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil, nil)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -91,7 +91,7 @@ func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInpu
 			return ActionResult{}, AWSError(bedrockService, "UpdateGuardrail", resource, err)
 		}
 	}
-	if _, err := b.waitGuardrail(ctx, c, args.GuardrailID, func(g *bedrock.GetGuardrailOutput) bool {
+	if _, err := b.waitGuardrail(ctx, c, args.GuardrailID, cp.beat, func(g *bedrock.GetGuardrailOutput) bool {
 		_, left := tightenGuardrail(guardrailUpdateInput(g), strength, types)
 		return len(left) == 0
 	}); err != nil {
@@ -132,7 +132,7 @@ func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in ActionInput) (
 		return ActionResult{}, err
 	}
 	resource := "guardrail " + args.GuardrailID
-	cur, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil)
+	cur, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil, nil)
 	if err != nil {
 		return ActionResult{}, err
 	}
@@ -150,7 +150,7 @@ func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in ActionInput) (
 	if _, err := c.UpdateGuardrail(ctx, &want); err != nil {
 		return ActionResult{}, AWSError(bedrockService, "UpdateGuardrail", resource, err)
 	}
-	if _, err := b.waitGuardrail(ctx, c, args.GuardrailID, func(g *bedrock.GetGuardrailOutput) bool {
+	if _, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil, func(g *bedrock.GetGuardrailOutput) bool {
 		return contentFilterText(guardrailUpdateInput(g)) == contentFilterText(&want)
 	}); err != nil {
 		return ActionResult{}, err
@@ -159,11 +159,12 @@ func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in ActionInput) (
 	return res, nil
 }
 
-// waitGuardrail polls the DRAFT until it is READY (and cond holds, when given).
-func (b *BedrockActions) waitGuardrail(ctx context.Context, c BedrockAPI, id string, cond func(*bedrock.GetGuardrailOutput) bool) (*bedrock.GetGuardrailOutput, error) {
+// waitGuardrail polls the DRAFT until it is READY (and cond holds, when
+// given); beat (may be nil) heartbeats the activity while it waits.
+func (b *BedrockActions) waitGuardrail(ctx context.Context, c BedrockAPI, id string, beat func(), cond func(*bedrock.GetGuardrailOutput) bool) (*bedrock.GetGuardrailOutput, error) {
 	resource := "guardrail " + id
 	var g *bedrock.GetGuardrailOutput
-	err := PollUntil(ctx, b.Poll, resource, nil, func(ctx context.Context) (bool, error) {
+	err := PollUntil(ctx, b.Poll, resource, beat, func(ctx context.Context) (bool, error) {
 		out, err := c.GetGuardrail(ctx, &bedrock.GetGuardrailInput{GuardrailIdentifier: aws.String(id)})
 		if err != nil {
 			return false, AWSError(bedrockService, "GetGuardrail", resource, err)
