@@ -46,13 +46,37 @@ func (p *AWSProvider) Config(_ context.Context, ref IncidentRef) (aws.Config, er
 	}
 	if ref.RoleARN != "" {
 		stsClient := sts.NewFromConfig(cfg)
-		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, ref.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		cfg.Credentials = aws.NewCredentialsCache(assumeRoleProvider{roleARN: ref.RoleARN, p: stscreds.NewAssumeRoleProvider(stsClient, ref.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = "quench-" + sanitizeSessionName(ref.ID)
-		}))
+		})})
 	}
 	p.cache[key] = cfg
 	return cfg, nil
 }
+
+// assumeRoleProvider marks failures to assume the incident's role, so
+// AWSError can name the missing sts:AssumeRole permission instead of the
+// permission of the call that needed the credentials.
+type assumeRoleProvider struct {
+	roleARN string
+	p       aws.CredentialsProvider
+}
+
+func (a assumeRoleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := a.p.Retrieve(ctx)
+	if err != nil {
+		return c, &assumeRoleError{roleARN: a.roleARN, err: err}
+	}
+	return c, nil
+}
+
+type assumeRoleError struct {
+	roleARN string
+	err     error
+}
+
+func (e *assumeRoleError) Error() string { return fmt.Sprintf("assume role %s: %v", e.roleARN, e.err) }
+func (e *assumeRoleError) Unwrap() error { return e.err }
 
 func sanitizeSessionName(s string) string {
 	var b strings.Builder
@@ -87,20 +111,35 @@ func AWSError(service, op, resource string, err error) error {
 	if errors.As(err, &respErr) {
 		status = respErr.HTTPStatusCode()
 	}
-	msg := fmt.Sprintf("%s %s: %v", op, resource, err)
+	var assumeErr *assumeRoleError
 	switch {
+	case errors.As(err, &assumeErr) && isAccessDenied(code):
+		return NonRetryable(ErrAccessDenied, fmt.Errorf("%s %s: cannot assume role %s: the worker needs permission sts:AssumeRole on it, and the role must trust the worker: %w", op, resource, assumeErr.roleARN, err))
 	case isAccessDenied(code):
 		return NonRetryable(ErrAccessDenied, fmt.Errorf("%s %s: access denied: the worker needs permission %s:%s on %s: %w", op, resource, service, op, resource, err))
 	case isNotFound(code) || status == http.StatusNotFound:
 		return NonRetryable(ErrNotFound, fmt.Errorf("%s %s: not found: %w", op, resource, err))
 	case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() || isThrottle(code):
-		return fmt.Errorf("%s (throttled, will retry)", msg)
+		return fmt.Errorf("%s %s (throttled, will retry): %w", op, resource, err)
 	case status >= 500:
-		return fmt.Errorf("%s (server error, will retry)", msg)
+		return fmt.Errorf("%s %s (server error, will retry): %w", op, resource, err)
+	case isTransient(code):
+		return fmt.Errorf("%s %s (transient, will retry): %w", op, resource, err)
 	case isValidation(code) || (status >= 400 && status < 500):
 		return NonRetryable(ErrValidation, fmt.Errorf("%s %s: rejected: %w", op, resource, err))
 	}
-	return fmt.Errorf("%s", msg)
+	return fmt.Errorf("%s %s: %w", op, resource, err)
+}
+
+// isTransient lists 4xx codes that a later attempt can succeed past:
+// expired temporary credentials are refreshed, concurrent changes settle.
+func isTransient(code string) bool {
+	switch code {
+	case "ExpiredToken", "ExpiredTokenException", "RequestExpired", "IDPCommunicationError", "RequestTimeout", "RequestTimeoutException",
+		"ConcurrentModification", "ConcurrentModificationException", "EntityTemporarilyUnmodifiable", "PriorRequestNotComplete":
+		return true
+	}
+	return false
 }
 
 func isAccessDenied(code string) bool {
