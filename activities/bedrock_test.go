@@ -61,6 +61,18 @@ func TestPauseAgentAliasContainIdempotentUndo(t *testing.T) {
 	}
 }
 
+func TestPauseAgentAliasWaitsUntilPrepared(t *testing.T) {
+	srv, b := newBedrockTest(t)
+	fakeBedrockAgent(srv).SetSettleAfter(4)
+	if _, err := b.PauseAgentAlias(context.Background(), bedrockInput("pause", aliasArgsMap())); err != nil {
+		t.Fatal(err)
+	}
+	// The fake only settles on reads: PREPARED means the action kept polling.
+	if a, _ := fakeBedrockAgent(srv).Alias(testAgentID, testAliasID); a.AgentAliasStatus != agenttypes.AgentAliasStatusPrepared {
+		t.Fatalf("returned while the alias was %s", a.AgentAliasStatus)
+	}
+}
+
 func TestPauseAgentAliasAlreadyRejectingIsLeftAlone(t *testing.T) {
 	ctx := context.Background()
 	srv, b := newBedrockTest(t)

@@ -68,6 +68,9 @@ func TestApplyGuardrailPolicyContainIdempotentUndo(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := fakeBedrock(srv).Guardrail(testGuardrailID)
+	if after.Status != brtypes.GuardrailStatusReady {
+		t.Fatalf("returned while the guardrail was %s", after.Status)
+	}
 	want := map[string]string{"HATE": "HIGH/HIGH", "VIOLENCE": "HIGH/HIGH", "PROMPT_ATTACK": "HIGH/NONE", "SEXUAL": "HIGH/HIGH", "INSULTS": "HIGH/HIGH", "MISCONDUCT": "HIGH/HIGH"}
 	if got := filterStrengths(after); !reflect.DeepEqual(got, want) {
 		t.Fatalf("filters = %v, want %v", got, want)
