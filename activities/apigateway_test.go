@@ -43,7 +43,7 @@ func TestThrottleUsagePlanContainsIdempotentlyAndUndoes(t *testing.T) {
 			if again := mustRun(t, a.ThrottleUsagePlan, in); again.Changed || len(mutatingOps(srv)) != 0 {
 				t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
 			}
-			mustUndo(t, undo, res)
+			mustUndo(t, srv, undo, res)
 			got := fake.UsagePlanThrottle("plan1")
 			switch {
 			case tc.prior == nil && got != nil:

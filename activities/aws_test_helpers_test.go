@@ -45,16 +45,24 @@ var testPoll = PollConfig{Interval: time.Millisecond, MaxInterval: 5 * time.Mill
 // newTestAWS starts a fake AWS with every registered service and returns a
 // provider whose real SDK clients talk to it. The SDK retries as in
 // production (standard mode, awsMaxAttempts attempts) with millisecond
-// backoff. When the test ends, every call the server received is checked
-// against deploy/iam-policy.json.
+// backoff. When the test ends, every call the server received (ResetCalls
+// does not hide any) is checked against deploy/iam-policy.json.
 func newTestAWS(t *testing.T) (*awsfake.Server, *AWSProvider) {
 	t.Helper()
 	srv := awsfake.New()
 	for _, reg := range fakeRegistrars {
 		reg(srv)
 	}
+	var mu sync.Mutex
+	var calls []awsfake.Call
+	srv.OnCall(func(c awsfake.Call) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, c)
+	})
 	t.Cleanup(func() {
-		calls := srv.Calls()
+		mu.Lock()
+		defer mu.Unlock()
 		allCalls.Lock()
 		allCalls.calls = append(allCalls.calls, calls...)
 		allCalls.Unlock()
@@ -113,8 +121,10 @@ func mustRun(t *testing.T, fn ActionFunc, in ActionInput) ActionResult {
 	return res
 }
 
-// mustUndo runs a result's undo record with the action of that name in undo.
-func mustUndo(t *testing.T, undo map[string]ActionFunc, res ActionResult) ActionResult {
+// mustUndo runs a result's undo record with the action of that name in
+// undo, then runs it again and checks the repeat changes nothing (a
+// rollback step may be retried).
+func mustUndo(t *testing.T, srv *awsfake.Server, undo map[string]ActionFunc, res ActionResult) ActionResult {
 	t.Helper()
 	if res.Undo == nil {
 		t.Fatal("result has no undo record")
@@ -132,7 +142,17 @@ func mustUndo(t *testing.T, undo map[string]ActionFunc, res ActionResult) Action
 	if err := json.Unmarshal(b, &args); err != nil {
 		t.Fatal(err)
 	}
-	return mustRun(t, fn, ActionInput{Incident: testIncident, Step: "undo", Args: args})
+	in := ActionInput{Incident: testIncident, Step: "undo", Args: args}
+	first := mustRun(t, fn, in)
+	if !first.Changed {
+		t.Errorf("undo %s changed nothing: %s", res.Undo.Action, first.Summary)
+	}
+	before := len(srv.MutatingCalls())
+	again := mustRun(t, fn, in)
+	if again.Changed || len(srv.MutatingCalls()) != before {
+		t.Errorf("repeated undo %s: changed=%v, mutating calls %v", res.Undo.Action, again.Changed, srv.MutatingCalls()[before:])
+	}
+	return first
 }
 
 // assertNonRetryable checks err is a non-retryable application error of

@@ -78,7 +78,7 @@ func TestRevokeRoleSessionsContainsIdempotentlyAndUndoes(t *testing.T) {
 				t.Errorf("second run made mutating calls %v", m)
 			}
 
-			mustUndo(t, undo, res)
+			mustUndo(t, srv, undo, res)
 			after := fake.RolePolicies("app")
 			if len(after) != len(before) {
 				t.Fatalf("policies after undo = %v, want %v", after, before)
@@ -172,19 +172,19 @@ func TestRevokeRoleSessionsRejectsBadArguments(t *testing.T) {
 }
 
 func TestRestoreRolePolicyWarnsWhileOldSessionsMayLive(t *testing.T) {
-	_, fake, a, undo := newTestIAM(t)
+	srv, fake, a, undo := newTestIAM(t)
 	fake.AddRole("app", 7200)
 	res := mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
 
 	a.now = func() time.Time { return containedAt.Add(time.Hour) }
-	early := mustUndo(t, undo, res)
+	early := mustUndo(t, srv, undo, res)
 	if len(early.Warnings) != 1 || !strings.Contains(early.Warnings[0], "2026-11-28T23:00:00Z") {
 		t.Errorf("undo an hour after a revoke of a 2h-session role: warnings = %v, want one naming 23:00", early.Warnings)
 	}
 
 	res = mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
 	a.now = func() time.Time { return containedAt.Add(3 * time.Hour) }
-	if late := mustUndo(t, undo, res); len(late.Warnings) != 0 {
+	if late := mustUndo(t, srv, undo, res); len(late.Warnings) != 0 {
 		t.Errorf("undo after every old session expired: warnings = %v", late.Warnings)
 	}
 }
@@ -239,7 +239,7 @@ func TestDenyRoleActionsContainsIdempotentlyAndUndoes(t *testing.T) {
 			if again := mustRun(t, a.DenyRoleActions, in); again.Changed || len(mutatingOps(srv)) != 0 {
 				t.Errorf("second run changed=%v calls=%v, want nothing", again.Changed, mutatingOps(srv))
 			}
-			mustUndo(t, undo, res)
+			mustUndo(t, srv, undo, res)
 			got, ok := fake.RolePolicy("kb-role", "quench-deny-inc-42")
 			if tc.prior == "" && ok {
 				t.Errorf("policy still there after undo: %s", got)
@@ -318,7 +318,7 @@ func TestDeactivateAccessKeysContainsIdempotentlyAndUndoes(t *testing.T) {
 		t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
 	}
 
-	mustUndo(t, undo, res)
+	mustUndo(t, srv, undo, res)
 	for id, want := range map[string]string{"AKIAACTIVE": "Active", "AKIAOLD": "Inactive"} {
 		if got := fake.AccessKeyStatus("ci-bot", id); got != want {
 			t.Errorf("after undo %s = %s, want %s (only keys that were Active come back)", id, got, want)

@@ -44,7 +44,7 @@ func TestLimitConcurrencyContainsIdempotentlyAndUndoes(t *testing.T) {
 				t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
 			}
 
-			mustUndo(t, undo, res)
+			mustUndo(t, srv, undo, res)
 			n, ok := fake.ReservedConcurrency("chat")
 			switch {
 			case tc.prior == nil && ok:

@@ -46,7 +46,7 @@ func TestSetParameterContainsIdempotentlyAndUndoes(t *testing.T) {
 			if again := mustRun(t, a.SetParameter, in); again.Changed || len(mutatingOps(srv)) != 0 {
 				t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
 			}
-			mustUndo(t, undo, res)
+			mustUndo(t, srv, undo, res)
 			v, typ, _, ok := fake.Parameter(killSwitch)
 			if ok != tc.wantExists || v != tc.prior || typ != tc.priorType {
 				t.Errorf("after undo: %q %s exists=%v; want %q %s exists=%v", v, typ, ok, tc.prior, tc.priorType, tc.wantExists)

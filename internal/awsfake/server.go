@@ -64,6 +64,8 @@ type Server struct {
 	faults   []Fault
 	services map[string]ServiceHandler // by signing name, plus "bedrock-agent"
 	now      func() time.Time
+	// observers see every call as it is recorded, even after ResetCalls.
+	observers []func(Call)
 }
 
 // New starts an empty server; the service handlers register themselves in
@@ -160,8 +162,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) record(c Call) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.calls = append(s.calls, c)
+	observers := s.observers
+	s.mu.Unlock()
+	for _, f := range observers {
+		f(c)
+	}
 }
 
 func (s *Server) takeFault(op string) (Fault, bool) {
@@ -196,4 +202,13 @@ func (s *Server) Handler(service string) ServiceHandler {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.services[service]
+}
+
+// OnCall registers f to see every call as it is recorded. Unlike Calls,
+// it is not affected by ResetCalls, so a test helper can check every call
+// a test made (for example against the worker's IAM policy).
+func (s *Server) OnCall(f func(Call)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observers = append(s.observers, f)
 }
