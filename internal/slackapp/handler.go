@@ -528,7 +528,7 @@ func (h *Handler) replace(ctx context.Context, c click, blocks []slack.Block, te
 		log.WarnContext(ctx, "replace slack message via response_url", "error", err)
 	}
 	if h.slack == nil || c.Channel == "" || c.MessageTS == "" {
-		log.ErrorContext(ctx, "cannot replace slack message: no response_url and no bot token or message reference")
+		log.ErrorContext(ctx, "cannot replace slack message: response_url missing or failed, and no bot token or message reference for chat.update")
 		return
 	}
 	if _, _, _, err := h.slack.UpdateMessageContext(ctx, c.Channel, c.MessageTS,

@@ -181,33 +181,14 @@ func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 	if len(views) != 1 {
 		t.Fatalf("got %d views.open calls, want 1", len(views))
 	}
-	var open struct {
-		TriggerID string                 `json:"trigger_id"`
-		View      slack.ModalViewRequest `json:"view"`
-	}
-	if err := views[0].JSON(&open); err != nil {
+	trigger, view, err := views[0].OpenedView()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if open.TriggerID != "1337.42.abcdef" || open.View.CallbackID != slackapp.DenyModalCallbackID {
-		t.Fatalf("views.open = %+v", open)
+	if trigger != "1337.42.abcdef" || view.CallbackID != slackapp.DenyModalCallbackID {
+		t.Fatalf("views.open = %s %+v", trigger, view)
 	}
-
-	submit := func(user, reason string) map[string]any {
-		return map[string]any{
-			"type": "view_submission",
-			"user": map[string]any{"id": user},
-			"team": map[string]any{"id": "T0TEAM"},
-			"view": map[string]any{
-				"id": "V0MODAL", "type": "modal", "callback_id": slackapp.DenyModalCallbackID,
-				"private_metadata": open.View.PrivateMetadata,
-				"state": map[string]any{"values": map[string]any{
-					slackapp.DenyReasonBlockID: map[string]any{
-						slackapp.DenyReasonActionID: map[string]any{"type": "plain_text_input", "value": reason},
-					},
-				}},
-			},
-		}
-	}
+	submit := func(user, reason string) map[string]any { return slacktestutil.DenySubmission(view, user, reason) }
 
 	// An empty reason keeps the dialog open with an error.
 	resp = f.send(t, submit("U01ABCDEF", "   "))
@@ -290,7 +271,8 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 
 func TestOtherInteractionsAreAcknowledged(t *testing.T) {
 	f := newFixture(t)
-	other := clickPayload(t, f, request(), "someone_elses_button", "U01ABCDEF")
+	other := clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF")
+	other["actions"].([]map[string]any)[0]["action_id"] = "someone_elses_button"
 	if resp := f.send(t, other); resp.StatusCode != http.StatusOK {
 		t.Errorf("status %d, want 200", resp.StatusCode)
 	}

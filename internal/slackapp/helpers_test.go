@@ -3,6 +3,7 @@ package slackapp_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -80,6 +81,7 @@ func newFixture(t *testing.T, mutate ...func(*slackapp.Config)) *fixture {
 		Slack:               api,
 		ResponseURLPrefixes: []string{srv.GetAPIURL() + "response/"},
 		Now:                 clock,
+		Logger:              slog.New(slog.DiscardHandler),
 	}
 	for _, m := range mutate {
 		m(&cfg)
@@ -108,52 +110,42 @@ func request() activities.ApprovalRequest {
 }
 
 // clickPayload is the block_actions payload Slack sends when user clicks
-// actionID on the message built from req.
+// actionID on the message built from req (plus blocks earlier clicks added).
 func clickPayload(t *testing.T, f *fixture, req activities.ApprovalRequest, actionID, user string, extra ...slack.Block) map[string]any {
 	t.Helper()
 	blocks, text, err := activities.ApprovalRequestBlocks(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Slack sends the message as it is now: with votes added by earlier clicks.
 	if len(extra) > 0 {
-		blocks = append(blocks[:len(blocks)-1:len(blocks)-1], append(extra, blocks[len(blocks)-1])...)
+		last := blocks[len(blocks)-1]
+		blocks = append(append(blocks[:len(blocks)-1:len(blocks)-1], extra...), last)
 	}
-	var value string
-	for _, b := range blocks {
-		if ab, ok := b.(*slack.ActionBlock); ok {
-			value = ab.Elements.ElementSet[0].(*slack.ButtonBlockElement).Value
-		}
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return map[string]any{
-		"type":       "block_actions",
-		"user":       map[string]any{"id": user, "username": "someone", "team_id": "T0TEAM"},
-		"api_app_id": "A0APP",
-		"token":      "legacy-verification-token",
-		"trigger_id": "1337.42.abcdef",
-		"team":       map[string]any{"id": "T0TEAM", "domain": "example"},
-		"container":  map[string]any{"type": "message", "message_ts": requestTS, "channel_id": channelID, "is_ephemeral": false},
-		"channel":    map[string]any{"id": channelID, "name": "ai-incidents"},
-		"message": map[string]any{
-			"type": "message", "ts": requestTS, "text": text, "user": "U0BOT",
-			"blocks": blocks,
-		},
-		"response_url": f.srv.ResponseURL("T0TEAM/1337/click"),
-		"actions": []map[string]any{{
-			"action_id": actionID, "block_id": activities.BlockActions, "type": "button",
-			"value": value, "action_ts": "1700000100.000001",
-		}},
+	msg := slacktestutil.Call{
+		Method: slacktestutil.PostMessage, Channel: channelID, TS: requestTS,
+		Form: url.Values{"channel": {channelID}, "text": {text}, "blocks": {string(raw)}},
 	}
+	payload, err := slacktestutil.ClickPayload(msg, slacktestutil.Click{
+		User: user, ActionID: actionID, ResponseURL: f.srv.ResponseURL("T0TEAM/1337/click"), TriggerID: "1337.42.abcdef",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
 }
 
 // formBody encodes a payload the way Slack posts it.
 func formBody(t *testing.T, payload any) []byte {
 	t.Helper()
-	raw, err := json.Marshal(payload)
+	body, err := slacktestutil.FormBody(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []byte("payload=" + url.QueryEscape(string(raw)))
+	return body
 }
 
 // post sends body to the handler with the given signature headers.

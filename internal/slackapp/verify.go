@@ -50,8 +50,11 @@ func VerifyRequest(r *http.Request, body []byte, secret string, now func() time.
 		now = time.Now
 	}
 	skew := now().Sub(time.Unix(ts, 0))
-	if skew > MaxClockSkew || skew < -MaxClockSkew {
-		return fmt.Errorf("%w: timestamp is %s away from now, more than %s", ErrUnverified, skew.Round(time.Second), MaxClockSkew)
+	if skew > MaxClockSkew {
+		return fmt.Errorf("%w: timestamp is %s old, more than %s (replayed, or the clock is wrong)", ErrUnverified, skew.Round(time.Second), MaxClockSkew)
+	}
+	if skew < -MaxClockSkew {
+		return fmt.Errorf("%w: timestamp is %s in the future, more than %s (the clock is wrong)", ErrUnverified, (-skew).Round(time.Second), MaxClockSkew)
 	}
 	hexSig, ok := strings.CutPrefix(sigHeader, "v0=")
 	if !ok {

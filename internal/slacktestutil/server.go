@@ -26,6 +26,9 @@ type Call struct {
 	Form url.Values
 	// Body is the raw body (JSON for views.open and response_url posts).
 	Body []byte
+	// Channel and TS are where a chat.postMessage or chat.update landed
+	// (the channel id Slack answered with and the message timestamp).
+	Channel, TS string
 }
 
 // Blocks decodes the call's Block Kit blocks (form field "blocks", or the
@@ -153,14 +156,25 @@ func (s *Server) handler(method string) http.HandlerFunc {
 			}
 		}
 		s.mu.Lock()
-		s.calls = append(s.calls, call)
 		var fault *Fault
 		if q := s.faults[method]; len(q) > 0 {
 			fault = &q[0]
 			s.faults[method] = q[1:]
 		}
 		s.seq++
-		seq := s.seq
+		ts := fmt.Sprintf("1700000000.%06d", s.seq)
+		if fault == nil && (method == PostMessage || method == Update) {
+			call.Channel = call.Form.Get("channel")
+			if strings.HasPrefix(call.Channel, "#") {
+				// Slack answers with the channel id even when given a name.
+				call.Channel = "C" + strings.ToUpper(strings.TrimPrefix(call.Channel, "#"))
+			}
+			call.TS = ts
+			if method == Update {
+				call.TS = call.Form.Get("ts")
+			}
+		}
+		s.calls = append(s.calls, call)
 		members := s.groups[call.Form.Get("usergroup")]
 		s.mu.Unlock()
 
@@ -175,18 +189,9 @@ func (s *Server) handler(method string) http.HandlerFunc {
 			writeJSON(w, map[string]any{"ok": false, "error": fault.SlackError})
 			return
 		}
-		ts := fmt.Sprintf("1700000000.%06d", seq)
 		switch method {
 		case PostMessage, Update:
-			channel := call.Form.Get("channel")
-			if strings.HasPrefix(channel, "#") {
-				// Slack answers with the channel id even when given a name.
-				channel = "C" + strings.ToUpper(strings.TrimPrefix(channel, "#"))
-			}
-			if method == Update {
-				ts = call.Form.Get("ts")
-			}
-			writeJSON(w, map[string]any{"ok": true, "channel": channel, "ts": ts})
+			writeJSON(w, map[string]any{"ok": true, "channel": call.Channel, "ts": call.TS})
 		case PostEphemeral:
 			writeJSON(w, map[string]any{"ok": true, "message_ts": ts})
 		case ViewsOpen:
