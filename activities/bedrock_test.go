@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	agenttypes "github.com/aws/aws-sdk-go-v2/service/bedrockagent/types"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/quenchhq/quench/internal/awsfake"
@@ -51,9 +50,7 @@ func TestPauseAgentAliasContainIdempotentUndo(t *testing.T) {
 		t.Fatalf("second pause: changed=%v undo=%v mutating calls %v", again.Changed, again.Undo, mutatingOps(srv))
 	}
 
-	if _, err := b.RestoreAgentAlias(ctx, bedrockUndoInput(t, res.Undo)); err != nil {
-		t.Fatal(err)
-	}
+	mustUndo(t, srv, bedrockUndos(b), res)
 	restored, _ := ba.Alias(testAgentID, testAliasID)
 	if restored.AliasInvocationState != before.AliasInvocationState || aws.ToString(restored.Description) != aws.ToString(before.Description) ||
 		!reflect.DeepEqual(restored.RoutingConfiguration, before.RoutingConfiguration) || restored.AgentAliasStatus != agenttypes.AgentAliasStatusPrepared {
@@ -110,7 +107,7 @@ func TestPauseAgentAliasRetriesThrottling(t *testing.T) {
 	if _, err := b.PauseAgentAlias(context.Background(), bedrockInput("pause", aliasArgsMap())); err != nil {
 		t.Fatalf("three throttles then success: %v", err)
 	}
-	if n := bedrockCountOps(srv, "UpdateAgentAlias"); n != 4 {
+	if n := countCalls(srv, "UpdateAgentAlias"); n != 4 {
 		t.Fatalf("UpdateAgentAlias calls = %d, want 4", n)
 	}
 	if a, _ := fakeBedrockAgent(srv).Alias(testAgentID, testAliasID); a.AliasInvocationState != agenttypes.AliasInvocationStateRejectInvocations {
@@ -122,8 +119,8 @@ func TestPauseAgentAliasAccessDeniedFailsAtOnce(t *testing.T) {
 	srv, b := newBedrockTest(t)
 	srv.InjectFault(awsfake.Fault{Operation: "UpdateAgentAlias", Code: "AccessDeniedException", Status: 403, Times: 5})
 	_, err := b.PauseAgentAlias(context.Background(), bedrockInput("pause", aliasArgsMap()))
-	bedrockRequireAccessDenied(t, err, "bedrock:UpdateAgentAlias")
-	if n := bedrockCountOps(srv, "UpdateAgentAlias"); n != 1 {
+	assertNonRetryable(t, err, ErrAccessDenied, "bedrock:UpdateAgentAlias")
+	if n := countCalls(srv, "UpdateAgentAlias"); n != 1 {
 		t.Fatalf("UpdateAgentAlias calls = %d, want 1 (no retries)", n)
 	}
 }
@@ -141,7 +138,7 @@ func TestPauseAgentAliasRetryKeepsFirstAttemptsPrior(t *testing.T) {
 	srv, b := newBedrockTest(t)
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivityWithOptions(b.PauseAgentAlias, activity.RegisterOptions{Name: ActionPauseAgentAlias})
+	env.RegisterActivityWithOptions(b.PauseAgentAlias, activityOptions(ActionPauseAgentAlias))
 	// The first attempt wrote REJECT_INVOCATIONS and then died; its checkpoint survives.
 	env.SetHeartbeatDetails(aliasPrior{Name: aws.String("live"), State: agenttypes.AliasInvocationStateAcceptInvocations})
 	a, _ := fakeBedrockAgent(srv).Alias(testAgentID, testAliasID)
@@ -159,7 +156,7 @@ func TestPauseAgentAliasRetryKeepsFirstAttemptsPrior(t *testing.T) {
 	if !res.Changed || res.Undo == nil || res.Undo.Args["prior_state"] != "ACCEPT_INVOCATIONS" {
 		t.Fatalf("retry result = %+v", res)
 	}
-	if n := bedrockCountOps(srv, "UpdateAgentAlias"); n != 0 {
+	if n := countCalls(srv, "UpdateAgentAlias"); n != 0 {
 		t.Fatalf("retry wrote again (%d UpdateAgentAlias calls)", n)
 	}
 }
@@ -197,9 +194,7 @@ func TestDisableAgentKnowledgeBaseContainIdempotentUndo(t *testing.T) {
 		t.Fatalf("second disable: %+v %v mutating=%v", again, err, mutatingOps(srv))
 	}
 
-	if _, err := b.EnableAgentKnowledgeBase(ctx, bedrockUndoInput(t, res.Undo)); err != nil {
-		t.Fatal(err)
-	}
+	mustUndo(t, srv, bedrockUndos(b), res)
 	kb, _ = ba.AgentKnowledgeBase(testAgentID, "DRAFT", testKBID)
 	agent, _ = ba.Agent(testAgentID)
 	if kb.KnowledgeBaseState != agenttypes.KnowledgeBaseStateEnabled || aws.ToString(kb.Description) != "product docs" || agent.AgentStatus != agenttypes.AgentStatusPrepared {
@@ -241,8 +236,8 @@ func TestDisableAgentKnowledgeBaseDryRunThrottleAccessDenied(t *testing.T) {
 		srv, b := newBedrockTest(t)
 		srv.InjectFault(awsfake.Fault{Operation: "UpdateAgentKnowledgeBase", Code: "AccessDeniedException", Status: 403, Times: 5})
 		_, err := b.DisableAgentKnowledgeBase(ctx, bedrockInput("disable-kb", kbArgsMap()))
-		bedrockRequireAccessDenied(t, err, "bedrock:UpdateAgentKnowledgeBase")
-		if n := bedrockCountOps(srv, "UpdateAgentKnowledgeBase"); n != 1 {
+		assertNonRetryable(t, err, ErrAccessDenied, "bedrock:UpdateAgentKnowledgeBase")
+		if n := countCalls(srv, "UpdateAgentKnowledgeBase"); n != 1 {
 			t.Fatalf("calls = %d, want 1", n)
 		}
 	})
@@ -290,12 +285,8 @@ func TestStopIngestionJobsContainIdempotentUndo(t *testing.T) {
 		t.Fatalf("second stop: %+v %v %v", again, err, mutatingOps(srv))
 	}
 
-	// Undo (restart_on_undo) starts one job; running the undo twice starts no second one.
-	for range 2 {
-		if _, err := b.StartIngestionJob(ctx, bedrockUndoInput(t, res.Undo)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Undo (restart_on_undo) starts one job; mustUndo runs it twice and the repeat starts none.
+	mustUndo(t, srv, bedrockUndos(b), res)
 	jobs := fakeBedrockAgent(srv).IngestionJobs(testKBID, testDSID)
 	if len(jobs) != 4 || jobs[3].Status != agenttypes.IngestionJobStatusStarting {
 		t.Fatalf("jobs after undo = %d (last %s), want one new STARTING job", len(jobs), jobs[len(jobs)-1].Status)
@@ -339,7 +330,7 @@ func TestStopIngestionJobsDryRunThrottleAccessDenied(t *testing.T) {
 		seedJobs(srv, agenttypes.IngestionJobStatusInProgress)
 		srv.InjectFault(awsfake.Fault{Operation: "StopIngestionJob", Code: "AccessDeniedException", Status: 403, Times: 5})
 		_, err := b.StopIngestionJobs(ctx, bedrockInput("stop-ingestion", dsArgsMap(false)))
-		bedrockRequireAccessDenied(t, err, "bedrock:StopIngestionJob")
+		assertNonRetryable(t, err, ErrAccessDenied, "bedrock:StopIngestionJob")
 	})
 }
 

@@ -78,6 +78,6 @@ func TestCaptureMetricsArgumentsAndErrors(t *testing.T) {
 		srv, p := newTestAWS(t)
 		srv.InjectFault(awsfake.Fault{Operation: "GetMetricData", Code: "AccessDenied", Status: 403, Times: 5})
 		_, err := NewCloudWatchActions(p).CaptureMetrics(ctx, bedrockInput("metrics", map[string]any{"model_id": "m"}))
-		bedrockRequireAccessDenied(t, err, "cloudwatch:GetMetricData")
+		assertNonRetryable(t, err, ErrAccessDenied, "cloudwatch:GetMetricData")
 	})
 }

@@ -73,5 +73,5 @@ func TestSnapshotInvocationLoggingOnAndErrors(t *testing.T) {
 	}
 	srv.InjectFault(awsfake.Fault{Operation: "GetKnowledgeBase", Code: "AccessDeniedException", Status: 403})
 	_, err = b.Snapshot(ctx, bedrockInput("snapshot", map[string]any{"knowledge_base_id": testKBID}))
-	bedrockRequireAccessDenied(t, err, "bedrock:GetKnowledgeBase")
+	assertNonRetryable(t, err, ErrAccessDenied, "bedrock:GetKnowledgeBase")
 }

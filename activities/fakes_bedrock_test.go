@@ -1,14 +1,10 @@
 package activities
 
 import (
-	"encoding/json"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	agenttypes "github.com/aws/aws-sdk-go-v2/service/bedrockagent/types"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/quenchhq/quench/internal/awsfake"
 )
@@ -65,46 +61,13 @@ func newBedrockTest(t *testing.T) (*awsfake.Server, *BedrockActions) {
 }
 
 func bedrockInput(step string, args map[string]any) ActionInput {
-	return ActionInput{Incident: IncidentRef{ID: "inc-42", Runbook: "test", Severity: "high"}, Step: step, Args: args}
+	return ActionInput{Incident: testIncident, Step: step, Args: args}
 }
 
-// bedrockUndoInput turns an undo record into the input Temporal would deliver:
-// the arguments travel through JSON in the workflow history.
-func bedrockUndoInput(t *testing.T, u *UndoRecord) ActionInput {
-	t.Helper()
-	if u == nil {
-		t.Fatal("no undo record")
+// bedrockUndos maps each Bedrock undo action to its function, for mustUndo.
+func bedrockUndos(b *BedrockActions) map[string]ActionFunc {
+	return map[string]ActionFunc{
+		ActionRestoreAgentAlias: b.RestoreAgentAlias, ActionEnableAgentKnowledgeBase: b.EnableAgentKnowledgeBase,
+		ActionStartIngestionJob: b.StartIngestionJob, ActionRestoreGuardrail: b.RestoreGuardrail,
 	}
-	b, err := json.Marshal(u.Args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var args map[string]any
-	if err := json.Unmarshal(b, &args); err != nil {
-		t.Fatal(err)
-	}
-	return bedrockInput("undo", args)
-}
-
-// bedrockRequireAccessDenied checks err is a non-retryable access-denied error naming perm.
-func bedrockRequireAccessDenied(t *testing.T, err error, perm string) {
-	t.Helper()
-	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != ErrAccessDenied {
-		t.Fatalf("err = %v, want a non-retryable %s error", err, ErrAccessDenied)
-	}
-	if !strings.Contains(err.Error(), perm) {
-		t.Fatalf("err = %q does not name the permission %s", err, perm)
-	}
-}
-
-// bedrockCountOps counts the calls of op the server received.
-func bedrockCountOps(srv *awsfake.Server, op string) int {
-	n := 0
-	for _, c := range srv.Calls() {
-		if c.Operation == op {
-			n++
-		}
-	}
-	return n
 }
