@@ -34,3 +34,19 @@ func FuzzParse(f *testing.F) {
 		_, _ = Load("fuzz.yaml", data, cat)
 	})
 }
+
+// FuzzRender: templates come from runbooks too; evaluating one must give a
+// value or an error, never a panic inside the workflow.
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{
+		"${{ params.role }}", "x ${{ params.limit * 2 }} y", "${{ incident.labels.map(k, k) }}",
+		"${{ steps.deny.output.missing }}", "${{", "}}${{}}", "${{ [1,2,3].map(x, x * x) }}",
+	} {
+		f.Add(s)
+	}
+	v := testVars()
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = Render(s, v)
+		_, _ = EvalBool(s, v)
+	})
+}
