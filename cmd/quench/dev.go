@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/quenchhq/quench/internal/alerts"
 	"github.com/quenchhq/quench/internal/devserver"
 	"github.com/quenchhq/quench/worker"
 	"github.com/quenchhq/quench/workflows"
@@ -44,6 +45,7 @@ a dry run, and says so. Ctrl-C stops it; start it again to continue.`,
 	f.StringVar(&o.dataDir, "data-dir", ".quench", "directory for the Temporal SQLite database and records")
 	f.IntVar(&o.temporalPort, "temporal-port", 7233, "port of the embedded Temporal frontend (on 127.0.0.1)")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP endpoints (alerts, Slack, health); empty disables them")
+	f.StringVar(&a.routesFile, "routes", "", "alert routing file (env QUENCH_ROUTES); see examples/routes.yaml")
 	return cmd
 }
 
@@ -53,6 +55,10 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	}
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir %s: %w", o.dataDir, err)
+	}
+	routes, err := a.routes(ctx)
+	if err != nil {
+		return err
 	}
 	log := a.logger()
 	attrs := map[string]enumspb.IndexedValueType{}
@@ -85,7 +91,7 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 
 	httpAddr := "disabled"
 	if o.listen != "" {
-		stopHTTP, addr, err := a.startHTTP(ctx, o.listen)
+		stopHTTP, addr, err := a.startHTTP(ctx, o.listen, routes)
 		if err != nil {
 			return err
 		}
@@ -103,8 +109,8 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 }
 
 // startHTTP serves the HTTP endpoints until ctx ends; stop shuts it down.
-func (a *app) startHTTP(ctx context.Context, listen string) (stop func(), addr string, err error) {
-	handler, err := a.httpHandler(ctx)
+func (a *app) startHTTP(ctx context.Context, listen string, routes *alerts.Routes) (stop func(), addr string, err error) {
+	handler, err := a.httpHandler(ctx, routes)
 	if err != nil {
 		return nil, "", err
 	}

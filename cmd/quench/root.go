@@ -26,6 +26,7 @@ type app struct {
 	cfg          worker.Config
 	runbookDirs  []string
 	logLevel     string
+	routesFile   string
 	temporal     client.Client
 	dialOverride func(ctx context.Context) (client.Client, error) // tests
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/quenchhq/quench/internal/alerts"
+	"github.com/quenchhq/quench/internal/httpapi"
 )
 
 type serveOptions struct {
@@ -26,7 +30,11 @@ balancer; run workers separately with quench worker):
 		Example: `  QUENCH_ROUTES=routes.yaml SLACK_SIGNING_SECRET=... quench serve --listen :8080`,
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			stop, addr, err := a.startHTTP(cmd.Context(), o.listen)
+			routes, err := a.routes(cmd.Context())
+			if err != nil {
+				return err
+			}
+			stop, addr, err := a.startHTTP(cmd.Context(), o.listen, routes)
 			if err != nil {
 				return err
 			}
@@ -37,12 +45,57 @@ balancer; run workers separately with quench worker):
 		},
 	}
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&a.routesFile, "routes", "", "alert routing file (env QUENCH_ROUTES); see examples/routes.yaml")
 	return cmd
 }
 
-// httpHandler builds the HTTP endpoints.
-func (a *app) httpHandler(ctx context.Context) (http.Handler, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	return mux, nil
+// routes loads and validates the alert routing file, if one is configured,
+// before anything starts: a bad file is reported with its line:col.
+func (a *app) routes(ctx context.Context) (*alerts.Routes, error) {
+	file := firstNonEmpty(a.routesFile, os.Getenv("QUENCH_ROUTES"))
+	if file == "" {
+		return nil, nil
+	}
+	lib, err := a.library(ctx)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := alerts.LoadRoutes(file, lib)
+	if err != nil {
+		return nil, &rejectedError{msg: err.Error()}
+	}
+	return routes, nil
+}
+
+// httpHandler builds the HTTP endpoints and, with SLACK_APP_TOKEN set,
+// starts Socket Mode next to them (it stops with ctx).
+func (a *app) httpHandler(ctx context.Context, routes *alerts.Routes) (http.Handler, error) {
+	inc, err := a.incidents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := a.library(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := loadSlack()
+	if err != nil {
+		return nil, err
+	}
+	opts := httpapi.Options{Incidents: inc, Library: lib, Routes: routes, Slack: sl.secrets, SlackClient: sl.secrets.Client(), Logger: a.logger()}
+	if routes == nil {
+		a.logger().Warn("no alert routes (--routes or QUENCH_ROUTES): alert endpoints answer 503")
+	}
+	ep, err := httpapi.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if sl.secrets.AppToken != "" {
+		go func() {
+			if err := ep.RunSocketMode(ctx, opts); err != nil {
+				a.logger().Error("slack socket mode stopped", "error", err)
+			}
+		}()
+	}
+	return ep, nil
 }
