@@ -294,8 +294,11 @@ func DecisionLine(d ApprovalDecided) string {
 		return fmt.Sprintf(":no_entry: Denied%s: %s", at, EscapeText(reason))
 	default:
 		line := fmt.Sprintf(":no_entry: Denied by %s%s", strings.Join(mentions, ", "), at)
-		if d.Reason != "" {
-			line += ": " + EscapeText(d.Reason)
+		// The workflow's step summary reads "denied by U…: reason"; the
+		// line already says who, so keep only the reason.
+		reason, _ := strings.CutPrefix(d.Reason, "denied by "+strings.Join(d.Actors, ", "))
+		if reason = strings.TrimPrefix(reason, ": "); reason != "" {
+			line += ": " + EscapeText(reason)
 		}
 		return line
 	}

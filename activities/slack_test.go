@@ -210,6 +210,8 @@ func TestApprovalDecidedReplacesRequest(t *testing.T) {
 	}{
 		{"approved", activities.ApprovalDecided{Decision: "approved", Actors: []string{"U01ABCDEF", "alice"}}, ":white_check_mark: Approved by <@U01ABCDEF>, `alice` at 14:02 UTC"},
 		{"denied with reason", activities.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "false positive <ok>"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive &lt;ok&gt;"},
+		{"denied, reason as the workflow words it", activities.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "denied by U01ABCDEF: false positive"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive"},
+		{"denied without reason", activities.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "denied by U01ABCDEF"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC"},
 		{"timed out", activities.ApprovalDecided{Decision: "denied", Reason: "timed out"}, ":no_entry: Denied at 14:02 UTC: timed out"},
 	}
 	for _, tt := range tests {
