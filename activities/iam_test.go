@@ -380,3 +380,65 @@ func TestRegisterIAMActionsDeclaresSpecs(t *testing.T) {
 		}
 	}
 }
+
+func TestDeactivateAccessKeysFollowsPagination(t *testing.T) {
+	_, fake, a, _ := newTestIAM(t)
+	fake.AddUser("u")
+	for _, id := range []string{"AKIA1", "AKIA2", "AKIA3"} {
+		fake.AddAccessKey("u", id, "Active")
+	}
+	fake.AddServiceSpecificCredential("u", "bedrock.amazonaws.com", "ACCA1", "Active")
+	fake.AddServiceSpecificCredential("u", "bedrock.amazonaws.com", "ACCA2", "Active")
+	fake.SetPageSize(1)
+	res := mustRun(t, a.DeactivateAccessKeys, actionInput(map[string]any{"user_name": "u"}))
+	for _, id := range []string{"AKIA1", "AKIA2", "AKIA3"} {
+		if fake.AccessKeyStatus("u", id) != "Inactive" {
+			t.Errorf("%s on a later page was not deactivated", id)
+		}
+	}
+	for _, id := range []string{"ACCA1", "ACCA2"} {
+		if fake.ServiceSpecificCredentialStatus("u", id) != "Inactive" {
+			t.Errorf("%s on a later page was not deactivated", id)
+		}
+	}
+	if keys, _ := res.Undo.Args["access_key_ids"].([]string); len(keys) != 3 {
+		t.Errorf("undo reactivates %v, want all three keys", res.Undo.Args["access_key_ids"])
+	}
+}
+
+func TestDenyRoleActionsReportsTheInlinePolicyQuota(t *testing.T) {
+	_, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	fake.SetRolePolicy("app", "huge", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"`+strings.Repeat("x", 10200)+`"}]}`)
+	_, err := a.DenyRoleActions(context.Background(), actionInput(map[string]any{"role_name": "app"}))
+	assertNonRetryable(t, err, ErrValidation, "LimitExceeded", "quench-deny-inc-42")
+}
+
+func TestUndoActionsDryRunMakeNoChange(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	fake.AddUser("u")
+	fake.AddAccessKey("u", "AKIA1", "Active")
+	revoke := mustRun(t, a.RevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
+	keys := mustRun(t, a.DeactivateAccessKeys, actionInput(map[string]any{"user_name": "u"}))
+	before := len(srv.MutatingCalls())
+
+	for _, tc := range []struct {
+		fn  ActionFunc
+		res ActionResult
+	}{{a.RestoreRolePolicy, revoke}, {a.ReactivateAccessKeys, keys}} {
+		b, _ := json.Marshal(tc.res.Undo.Args)
+		var args map[string]any
+		_ = json.Unmarshal(b, &args)
+		res := mustRun(t, tc.fn, dryRun(actionInput(args)))
+		if !res.Changed || !strings.HasPrefix(res.Summary, "would ") {
+			t.Errorf("dry-run undo %s: %+v", tc.res.Undo.Action, res)
+		}
+	}
+	if len(srv.MutatingCalls()) != before {
+		t.Errorf("dry-run undo made mutating calls %v", srv.MutatingCalls()[before:])
+	}
+	if _, ok := fake.RolePolicy("app", revokePolicyName); !ok || fake.AccessKeyStatus("u", "AKIA1") != "Inactive" {
+		t.Error("dry-run undo changed state")
+	}
+}

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -90,5 +91,35 @@ func TestSetParameterDryRunThrottleAndAccessDenied(t *testing.T) {
 	}
 	if v, _, _, _ := fake.Parameter(killSwitch); v != "on" {
 		t.Errorf("value = %q, want on", v)
+	}
+}
+
+func TestThrottleUndoActionsDryRunMakeNoChange(t *testing.T) {
+	srv, p := newTestAWS(t)
+	fakeSSM(srv).SetParameter(killSwitch, "off", "String")
+	fakeLambda(srv).AddFunction("chat")
+	fakeAPIGateway(srv).AddUsagePlan("plan1", "gold", nil)
+	s, l, g := NewSSMActions(p), NewLambdaActions(p), NewAPIGatewayActions(p)
+	s.poll, l.poll, g.poll = testPoll, testPoll, testPoll
+	contained := []struct {
+		undo ActionFunc
+		res  ActionResult
+	}{
+		{s.RestoreParameter, mustRun(t, s.SetParameter, actionInput(map[string]any{"name": killSwitch, "value": "on"}))},
+		{l.RestoreConcurrency, mustRun(t, l.LimitConcurrency, actionInput(map[string]any{"function_name": "chat", "reserved": 0}))},
+		{g.RestoreUsagePlanThrottle, mustRun(t, g.ThrottleUsagePlan, actionInput(map[string]any{"usage_plan_id": "plan1", "rate_limit": 1, "burst_limit": 1}))},
+	}
+	before := len(srv.MutatingCalls())
+	for _, c := range contained {
+		b, _ := json.Marshal(c.res.Undo.Args)
+		var args map[string]any
+		_ = json.Unmarshal(b, &args)
+		res := mustRun(t, c.undo, dryRun(actionInput(args)))
+		if !res.Changed || !strings.HasPrefix(res.Summary, "would ") {
+			t.Errorf("dry-run undo %s: %+v", c.res.Undo.Action, res)
+		}
+	}
+	if len(srv.MutatingCalls()) != before {
+		t.Errorf("dry-run undo made mutating calls %v", srv.MutatingCalls()[before:])
 	}
 }

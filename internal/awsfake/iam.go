@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,8 @@ type IAM struct {
 	// (IAM is eventually consistent); stale holds those pending reads.
 	lag   int
 	stale map[string]*staleValue
+	// pageSize, when set, splits list results into pages of that size.
+	pageSize int
 }
 
 type fakeRole struct {
@@ -190,6 +194,39 @@ func (i *IAM) SetConsistencyLag(n int) {
 	i.lag = n
 }
 
+// SetPageSize makes list operations return pages of at most n items, so
+// callers' pagination is exercised.
+func (i *IAM) SetPageSize(n int) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.pageSize = n
+}
+
+// page cuts members (already-rendered <member> elements) at the request's
+// Marker and returns them with the pagination elements.
+func (i *IAM) page(f url.Values, members []string) (items, pages string) {
+	start, _ := strconv.Atoi(f.Get("Marker"))
+	if start > len(members) || start < 0 {
+		start = len(members)
+	}
+	end := len(members)
+	limit := i.pageSize
+	if m, err := strconv.Atoi(f.Get("MaxItems")); err == nil && m > 0 && (limit == 0 || m < limit) {
+		limit = m
+	}
+	if limit > 0 && start+limit < end {
+		end = start + limit
+	}
+	return strings.Join(members[start:end], ""), pagination(end < len(members), end)
+}
+
+func pagination(truncated bool, next int) string {
+	if truncated {
+		return "<IsTruncated>true</IsTruncated>" + el("Marker", strconv.Itoa(next))
+	}
+	return "<IsTruncated>false</IsTruncated>"
+}
+
 // Operation implements ServiceHandler.
 func (i *IAM) Operation(r *http.Request) string { return i.q.operation(r) }
 
@@ -311,13 +348,14 @@ func (i *IAM) Serve(w http.ResponseWriter, r *http.Request, op string) {
 		i.q.result(w, op, "<User>"+el("Path", "/")+el("UserName", user.name)+el("UserId", user.id)+
 			el("Arn", "arn:aws:iam::"+AccountID+":user/"+user.name)+el("CreateDate", user.created.Format(time.RFC3339))+"</User>")
 	case "ListAccessKeys":
-		var b strings.Builder
+		var members []string
 		for _, k := range user.keys {
 			status, _ := i.read("key/"+user.name+"/"+k.id, k.status, true)
-			b.WriteString("<member>" + el("UserName", user.name) + el("AccessKeyId", k.id) + el("Status", status) +
-				el("CreateDate", k.created.Format(time.RFC3339)) + "</member>")
+			members = append(members, "<member>"+el("UserName", user.name)+el("AccessKeyId", k.id)+el("Status", status)+
+				el("CreateDate", k.created.Format(time.RFC3339))+"</member>")
 		}
-		i.q.result(w, op, "<AccessKeyMetadata>"+b.String()+"</AccessKeyMetadata><IsTruncated>false</IsTruncated>")
+		items, pages := i.page(f, members)
+		i.q.result(w, op, "<AccessKeyMetadata>"+items+"</AccessKeyMetadata>"+pages)
 	case "UpdateAccessKey":
 		status := f.Get("Status")
 		if status != "Active" && status != "Inactive" {
@@ -334,16 +372,17 @@ func (i *IAM) Serve(w http.ResponseWriter, r *http.Request, op string) {
 		}
 		notFound("access key", f.Get("AccessKeyId"))
 	case "ListServiceSpecificCredentials":
-		var b strings.Builder
+		var members []string
 		for _, c := range user.creds {
 			if svc := f.Get("ServiceName"); svc != "" && svc != c.service {
 				continue
 			}
 			status, _ := i.read("cred/"+user.name+"/"+c.id, c.status, true)
-			b.WriteString("<member>" + el("UserName", user.name) + el("Status", status) + el("ServiceUserName", user.name+"-at-"+AccountID) +
-				el("CreateDate", c.created.Format(time.RFC3339)) + el("ServiceSpecificCredentialId", c.id) + el("ServiceName", c.service) + "</member>")
+			members = append(members, "<member>"+el("UserName", user.name)+el("Status", status)+el("ServiceUserName", user.name+"-at-"+AccountID)+
+				el("CreateDate", c.created.Format(time.RFC3339))+el("ServiceSpecificCredentialId", c.id)+el("ServiceName", c.service)+"</member>")
 		}
-		i.q.result(w, op, "<ServiceSpecificCredentials>"+b.String()+"</ServiceSpecificCredentials><IsTruncated>false</IsTruncated>")
+		items, pages := i.page(f, members)
+		i.q.result(w, op, "<ServiceSpecificCredentials>"+items+"</ServiceSpecificCredentials>"+pages)
 	case "UpdateServiceSpecificCredential":
 		status := f.Get("Status")
 		if status != "Active" && status != "Inactive" {

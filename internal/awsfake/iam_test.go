@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -180,5 +181,31 @@ func TestSTSAssumeRole(t *testing.T) {
 	}
 	if got := fake.AssumedRoles(); len(got) != 1 || got[0] != "arn:aws:iam::210987654321:role/quench-containment" {
 		t.Errorf("assumed = %v", got)
+	}
+}
+
+func TestIAMListsPaginate(t *testing.T) {
+	srv := newServer(t)
+	fake := awsfake.RegisterIAM(srv)
+	fake.AddUser("bob")
+	for _, id := range []string{"AKIA1", "AKIA2", "AKIA3"} {
+		fake.AddAccessKey("bob", id, "Active")
+	}
+	fake.SetPageSize(2)
+	p := iam.NewListAccessKeysPaginator(iam.NewFromConfig(srv.Config()), &iam.ListAccessKeysInput{UserName: aws.String("bob")})
+	var ids []string
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, k := range out.AccessKeyMetadata {
+			ids = append(ids, aws.ToString(k.AccessKeyId))
+		}
+	}
+	if pages != 2 || strings.Join(ids, ",") != "AKIA1,AKIA2,AKIA3" {
+		t.Errorf("pages=%d ids=%v, want 2 pages with every key once", pages, ids)
 	}
 }
