@@ -18,7 +18,8 @@ import (
 // fills in defaults (on_resolve rollback, on_error fail, on_deny stop) but
 // does not check actions or expressions; Load does both.
 //
-// Errors are *Errors, every problem found, each "source:line:col: message".
+// The error is an Errors value (use errors.As) listing every problem found,
+// each "source:line:col: message".
 func Parse(source string, data []byte) (*Runbook, error) {
 	rb, _, errs := parse(source, data)
 	if err := errs.err(); err != nil {
@@ -30,8 +31,9 @@ func Parse(source string, data []byte) (*Runbook, error) {
 // pos is a 1-based position in the source.
 type pos struct{ line, col int }
 
-// positions maps a path in the runbook ("steps[2].with.role", see path
-// helpers) to where its value was written, so the validator can point at it.
+// positions maps a path in the runbook ("steps[2].with.role", built by
+// join and index) to where its value was written, so the validator can
+// point at it.
 type positions map[string]pos
 
 // keySuffix marks the position of a mapping key rather than its value

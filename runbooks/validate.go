@@ -17,13 +17,15 @@ var (
 
 // Allowed values of the runbook's enumerated fields.
 var (
-	paramTypes  = []string{"string", "int", "bool", "list"}
-	argTypes    = []string{"string", "int", "bool", "duration", "list", "map", "any"}
-	onErrors    = []string{"fail", "continue", "escalate"}
-	onDenies    = []string{"stop", "continue"}
-	onResolves  = []string{"rollback", "keep", "ask"}
-	onTimeouts  = []string{"escalate", "deny"}
-	stepIDRange = 64
+	paramTypes   = []string{"string", "int", "bool", "list"}
+	argTypes     = []string{"string", "int", "bool", "duration", "list", "map", "any"}
+	onErrors     = []string{"fail", "continue", "escalate"}
+	onDenies     = []string{"stop", "continue"}
+	onResolves   = []string{"rollback", "keep", "ask"}
+	onTimeouts   = []string{"escalate", "deny"}
+	maxStepIDLen = 64
+	// maxNameLen keeps runbook names short enough for workflow ids and search attributes.
+	maxNameLen = 64
 )
 
 // Default approval policy values, used where neither the runbook nor the step sets them.
@@ -127,8 +129,8 @@ func (v *validator) header() {
 	if rb.Kind != Kind {
 		v.errorf("kind", "kind must be %q, got %q", Kind, rb.Kind)
 	}
-	if !namePattern.MatchString(rb.Metadata.Name) {
-		v.errorf("metadata.name", "metadata.name %q must be lower-case letters, digits and dashes", rb.Metadata.Name)
+	if !namePattern.MatchString(rb.Metadata.Name) || len(rb.Metadata.Name) > maxNameLen {
+		v.errorf("metadata.name", "metadata.name %q must be lower-case letters, digits and dashes (at most %d)", rb.Metadata.Name, maxNameLen)
 	}
 	if !contains(Severities, rb.Metadata.Severity) {
 		v.errorf("metadata.severity", "severity must be one of %s, got %q", list(Severities), rb.Metadata.Severity)
@@ -199,8 +201,8 @@ func (v *validator) steps() {
 	}
 	for i, s := range v.rb.Steps {
 		path := index("steps", i)
-		if !namePattern.MatchString(s.ID) || len(s.ID) > stepIDRange {
-			v.errorf(path+".id", "step id %q must be lower-case letters, digits and dashes (at most %d)", s.ID, stepIDRange)
+		if !namePattern.MatchString(s.ID) || len(s.ID) > maxStepIDLen {
+			v.errorf(path+".id", "step id %q must be lower-case letters, digits and dashes (at most %d)", s.ID, maxStepIDLen)
 		} else if first, dup := v.stepIndex[s.ID]; dup {
 			v.errorf(path+".id", "duplicate step id %q (first used by step %d at line %d)", s.ID, first+1, v.rb.Steps[first].Line)
 		} else {

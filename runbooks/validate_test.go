@@ -239,7 +239,7 @@ on_resolve: forget
 			want: []string{
 				`x.yaml:1:13: apiVersion must be "quench/v1", got "quench/v2"`,
 				`x.yaml:2:7: kind must be "Runbook", got "Playbook"`,
-				`x.yaml:3:18: metadata.name "Demo_1" must be lower-case letters, digits and dashes`,
+				`x.yaml:3:18: metadata.name "Demo_1" must be lower-case letters, digits and dashes (at most 64)`,
 				`x.yaml:3:36: severity must be one of low, medium, high, critical, got "urgent"`,
 				`x.yaml:5:10: step id "Bad_ID" must be lower-case letters, digits and dashes (at most 64)`,
 				`x.yaml:6:13: on_resolve must be one of rollback, keep, ask, got "forget"`,
