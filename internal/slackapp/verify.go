@@ -1,6 +1,3 @@
-// Package slackapp receives Slack interactions (Approve/Deny clicks and the
-// deny-reason modal) over HTTP or Socket Mode, verifies them, and turns
-// them into the Incident workflow's approve/deny Updates.
 package slackapp
 
 import (
