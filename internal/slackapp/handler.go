@@ -236,11 +236,14 @@ func (h *Handler) HandleInteraction(ctx context.Context, ic slack.InteractionCal
 
 // click is everything needed to decide and to answer the clicker.
 type click struct {
-	Button      activities.ApprovalButton `json:"b"`
-	User        string                    `json:"u"`
-	Channel     string                    `json:"c,omitempty"`
-	MessageTS   string                    `json:"t,omitempty"`
-	ResponseURL string                    `json:"r,omitempty"`
+	Button    activities.ApprovalButton `json:"b"`
+	User      string                    `json:"u"`
+	Channel   string                    `json:"c,omitempty"`
+	MessageTS string                    `json:"t,omitempty"`
+	// ThreadTS is set when the message is a thread reply (an escalation),
+	// so the ephemeral answer shows up in that thread.
+	ThreadTS    string `json:"h,omitempty"`
+	ResponseURL string `json:"r,omitempty"`
 	// original is the request message's blocks (block_actions only).
 	original []slack.Block
 }
@@ -258,6 +261,7 @@ func clickFrom(ic slack.InteractionCallback, a *slack.BlockAction) (click, error
 		User:        ic.User.ID,
 		Channel:     ic.Container.ChannelID,
 		MessageTS:   ic.Container.MessageTs,
+		ThreadTS:    ic.Container.ThreadTs,
 		ResponseURL: ic.ResponseURL,
 		original:    ic.Message.Blocks.BlockSet,
 	}
@@ -266,6 +270,9 @@ func clickFrom(ic slack.InteractionCallback, a *slack.BlockAction) (click, error
 	}
 	if c.MessageTS == "" {
 		c.MessageTS = ic.Message.Timestamp
+	}
+	if c.ThreadTS == "" {
+		c.ThreadTS = ic.Message.ThreadTimestamp
 	}
 	return c, nil
 }
@@ -541,7 +548,11 @@ func (h *Handler) replace(ctx context.Context, c click, blocks []slack.Block, te
 func (h *Handler) ephemeral(ctx context.Context, c click, text string) {
 	log := h.log.With("incident", c.Button.Incident, "step", c.Button.Step, "user", c.User)
 	if h.slack != nil && c.Channel != "" {
-		_, err := h.slack.PostEphemeralContext(ctx, c.Channel, c.User, slack.MsgOptionText(text, false))
+		opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+		if c.ThreadTS != "" && c.ThreadTS != c.MessageTS {
+			opts = append(opts, slack.MsgOptionTS(c.ThreadTS))
+		}
+		_, err := h.slack.PostEphemeralContext(ctx, c.Channel, c.User, opts...)
 		if err == nil {
 			return
 		}

@@ -158,6 +158,18 @@ func TestRejectedClickTellsClickerAndKeepsMessage(t *testing.T) {
 	}
 }
 
+func TestRejectionOfEscalationClickAnswersInThread(t *testing.T) {
+	f := newFixture(t)
+	f.decider.err = rejected("step approve-pause is not pending approval")
+	payload := clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF")
+	payload["container"].(map[string]any)["thread_ts"] = "1700000000.000001"
+	f.send(t, payload)
+	eph := f.srv.Calls(slacktestutil.PostEphemeral)
+	if len(eph) != 1 || eph[0].Form.Get("thread_ts") != "1700000000.000001" {
+		t.Fatalf("ephemerals = %+v, want one in the incident thread", eph)
+	}
+}
+
 func TestDecideFailureTellsClicker(t *testing.T) {
 	f := newFixture(t)
 	f.decider.err = errors.New("incident inc-7f3a not found")
