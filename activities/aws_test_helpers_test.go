@@ -32,13 +32,6 @@ var fakeRegistrars = []func(*awsfake.Server){
 	},
 }
 
-// allCalls collects every call any test's fake server received, for the
-// worker policy checks.
-var allCalls struct {
-	sync.Mutex
-	calls []awsfake.Call
-}
-
 // testPoll keeps verification polling fast in tests.
 var testPoll = PollConfig{Interval: time.Millisecond, MaxInterval: 5 * time.Millisecond, Timeout: 5 * time.Second}
 
@@ -46,7 +39,9 @@ var testPoll = PollConfig{Interval: time.Millisecond, MaxInterval: 5 * time.Mill
 // provider whose real SDK clients talk to it. The SDK retries as in
 // production (standard mode, awsMaxAttempts attempts) with millisecond
 // backoff. When the test ends, every call the server received (ResetCalls
-// does not hide any) is checked against deploy/iam-policy.json.
+// does not hide any) is checked against deploy/iam-policy.json; checking
+// per test, rather than once at the end of the binary, needs no TestMain
+// and names the test that made a call the policy does not allow.
 func newTestAWS(t *testing.T) (*awsfake.Server, *AWSProvider) {
 	t.Helper()
 	srv := awsfake.New()
@@ -63,9 +58,6 @@ func newTestAWS(t *testing.T) (*awsfake.Server, *AWSProvider) {
 	t.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
-		allCalls.Lock()
-		allCalls.calls = append(allCalls.calls, calls...)
-		allCalls.Unlock()
 		checkCallsAllowed(t, calls)
 		srv.Close()
 	})

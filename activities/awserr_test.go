@@ -161,7 +161,7 @@ func TestRegisterAWSCommonRegistersEveryActionWithItsUndo(t *testing.T) {
 	reg := NewRegistry()
 	RegisterAWSCommon(reg, p)
 	undoOf := map[string]string{
-		ActionRevokeRoleSessions: ActionRestoreRolePolicy, ActionDenyRoleActions: ActionRestoreRolePolicy,
+		ActionRevokeRoleSessions: ActionRestoreRolePolicy, ActionDenyRoleActions: ActionRestoreRolePolicy, ActionRevokeUserSessions: ActionRestoreUserPolicy,
 		ActionDeactivateAccessKeys: ActionReactivateAccessKeys, ActionLimitConcurrency: ActionRestoreConcurrency,
 		ActionThrottleUsagePlan: ActionRestoreUsagePlanThrottle, ActionSetParameter: ActionRestoreParameter,
 	}

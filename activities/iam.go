@@ -23,6 +23,8 @@ const (
 	ActionRevokeRoleSessions   = "iam.revoke_role_sessions"
 	ActionDenyRoleActions      = "iam.deny_role_actions"
 	ActionRestoreRolePolicy    = "iam.restore_role_policy"
+	ActionRevokeUserSessions   = "iam.revoke_user_sessions"
+	ActionRestoreUserPolicy    = "iam.restore_user_policy"
 	ActionDeactivateAccessKeys = "iam.deactivate_access_keys"
 	ActionReactivateAccessKeys = "iam.reactivate_access_keys"
 )
@@ -47,6 +49,10 @@ type IAMAPI interface {
 	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, opts ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, opts ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, opts ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
+	GetUser(ctx context.Context, in *iam.GetUserInput, opts ...func(*iam.Options)) (*iam.GetUserOutput, error)
+	GetUserPolicy(ctx context.Context, in *iam.GetUserPolicyInput, opts ...func(*iam.Options)) (*iam.GetUserPolicyOutput, error)
+	PutUserPolicy(ctx context.Context, in *iam.PutUserPolicyInput, opts ...func(*iam.Options)) (*iam.PutUserPolicyOutput, error)
+	DeleteUserPolicy(ctx context.Context, in *iam.DeleteUserPolicyInput, opts ...func(*iam.Options)) (*iam.DeleteUserPolicyOutput, error)
 	ListAccessKeys(ctx context.Context, in *iam.ListAccessKeysInput, opts ...func(*iam.Options)) (*iam.ListAccessKeysOutput, error)
 	UpdateAccessKey(ctx context.Context, in *iam.UpdateAccessKeyInput, opts ...func(*iam.Options)) (*iam.UpdateAccessKeyOutput, error)
 	ListServiceSpecificCredentials(ctx context.Context, in *iam.ListServiceSpecificCredentialsInput, opts ...func(*iam.Options)) (*iam.ListServiceSpecificCredentialsOutput, error)
@@ -108,6 +114,28 @@ func RegisterIAMActions(reg *Registry, p *AWSProvider) {
 			},
 		}, Run: a.RestoreRolePolicy},
 		Action{Spec: runbooks.ActionSpec{
+			Name:        ActionRevokeUserSessions,
+			Description: "Deny everything to temporary credentials an IAM user obtained before now (GetSessionToken, GetFederationToken); pair with iam.deactivate_access_keys, which leaves those sessions valid.",
+			Mutating:    true,
+			Args: []runbooks.ArgSpec{
+				{Name: "user_name", Type: "string", Required: true, Description: "name of the IAM user whose sessions to revoke"},
+				{Name: "policy_name", Type: "string", Description: "inline policy name (default quench-revoke-sessions-<incident id>)"},
+			},
+		}, Run: a.RevokeUserSessions},
+		Action{Spec: runbooks.ActionSpec{
+			Name:        ActionRestoreUserPolicy,
+			Description: "Undo of iam.revoke_user_sessions: put back the prior inline user policy, or delete it when there was none.",
+			Mutating:    true,
+			UndoOnly:    true,
+			Args: []runbooks.ArgSpec{
+				{Name: "user_name", Type: "string", Required: true, Description: "name of the IAM user"},
+				{Name: "policy_name", Type: "string", Required: true, Description: "inline policy name"},
+				{Name: "prior_document", Type: "string", Description: `the policy document before containment; "" deletes the policy`},
+				{Name: "cutoff", Type: "string", Description: "RFC 3339 session cut-off of the revoke, to warn when undo re-validates old sessions"},
+				{Name: "max_session_seconds", Type: "int", Description: "the longest session the user could hold at containment"},
+			},
+		}, Run: a.RestoreUserPolicy},
+		Action{Spec: runbooks.ActionSpec{
 			Name:        ActionDeactivateAccessKeys,
 			Description: "Set a user's active access keys (and Bedrock API keys) Inactive; undo reactivates only those that were Active.",
 			Mutating:    true,
@@ -163,16 +191,23 @@ func (r *rolePolicyArgs) validate(action, defaultPrefix string, in ActionInput) 
 	if strings.TrimSpace(r.RoleName) == "" {
 		return invalidArg(action, "role_name is required")
 	}
-	if r.PolicyName == "" {
+	name, err := policyName(action, defaultPrefix, r.PolicyName, in)
+	r.PolicyName = name
+	return err
+}
+
+// policyName checks a given inline policy name or derives one from the incident.
+func policyName(action, defaultPrefix, given string, in ActionInput) (string, error) {
+	if given == "" {
 		if in.Incident.ID == "" {
-			return invalidArg(action, "policy_name is required when the incident has no id")
+			return "", invalidArg(action, "policy_name is required when the incident has no id")
 		}
-		r.PolicyName = incidentPolicyName(defaultPrefix, in.Incident.ID)
+		given = incidentPolicyName(defaultPrefix, in.Incident.ID)
 	}
-	if !policyNameRE.MatchString(r.PolicyName) {
-		return invalidArg(action, "policy_name %q: use 1-128 letters, digits and +=,.@_-", r.PolicyName)
+	if !policyNameRE.MatchString(given) {
+		return "", invalidArg(action, "policy_name %q: use 1-128 letters, digits and +=,.@_-", given)
 	}
-	return nil
+	return given, nil
 }
 
 // policyDocument is the shape of the policies quench writes.
@@ -244,64 +279,136 @@ type rolePolicyState struct {
 	Document string `json:"document,omitempty"`
 }
 
-type roleInfo struct {
-	ARN               string
-	MaxSessionSeconds int32
+// principal is a role or a user whose inline policies quench writes.
+type principal struct {
+	kind string // "role" or "user"
+	name string
+	arn  string
+	// maxSessionSeconds bounds how long a session issued before a revoke
+	// can live: the role's MaxSessionDuration, or 36 hours for a user's
+	// GetSessionToken / GetFederationToken credentials.
+	maxSessionSeconds int32
 }
+
+// userMaxSessionSeconds is the longest session an IAM user can obtain.
+const userMaxSessionSeconds = 36 * 60 * 60
+
+func (p principal) String() string { return p.kind + " " + p.name }
 
 // getRole reads a role and refuses service-linked roles, whose policies
 // only AWS may change.
-func getRole(ctx context.Context, c IAMAPI, action, roleName string) (roleInfo, error) {
+func getRole(ctx context.Context, c IAMAPI, action, roleName string) (principal, error) {
 	out, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
 	if err != nil {
-		return roleInfo{}, AWSError("iam", "GetRole", "role "+roleName, err)
+		return principal{}, AWSError("iam", "GetRole", "role "+roleName, err)
 	}
 	r := out.Role
 	if r == nil {
-		return roleInfo{}, fmt.Errorf("get role %s: empty response", roleName)
+		return principal{}, fmt.Errorf("get role %s: empty response", roleName)
 	}
 	if strings.HasPrefix(aws.ToString(r.Path), "/aws-service-role/") {
-		return roleInfo{}, NonRetryable(ErrValidation, fmt.Errorf("%s: role %s is a service-linked role (path %s): AWS manages its policies, so it cannot be contained with an inline policy; contain the service or the principals that use it instead",
+		return principal{}, NonRetryable(ErrValidation, fmt.Errorf("%s: role %s is a service-linked role (path %s): AWS manages its policies, so it cannot be contained with an inline policy; contain the service or the principals that use it instead",
 			action, roleName, aws.ToString(r.Path)))
 	}
-	return roleInfo{ARN: aws.ToString(r.Arn), MaxSessionSeconds: aws.ToInt32(r.MaxSessionDuration)}, nil
+	return principal{kind: "role", name: roleName, arn: aws.ToString(r.Arn), maxSessionSeconds: aws.ToInt32(r.MaxSessionDuration)}, nil
 }
 
-// readRolePolicy reads an inline role policy; IAM returns the document
-// URL-encoded (RFC 3986), so it is decoded here.
-func readRolePolicy(ctx context.Context, c IAMAPI, roleName, policyName, resource string) (rolePolicyState, error) {
-	out, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(policyName)})
+func getUser(ctx context.Context, c IAMAPI, userName string) (principal, error) {
+	out, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(userName)})
+	if err != nil {
+		return principal{}, AWSError("iam", "GetUser", "user "+userName, err)
+	}
+	if out.User == nil {
+		return principal{}, fmt.Errorf("get user %s: empty response", userName)
+	}
+	return principal{kind: "user", name: userName, arn: aws.ToString(out.User.Arn), maxSessionSeconds: userMaxSessionSeconds}, nil
+}
+
+// inlinePolicy is one named inline policy of a principal; its methods
+// call the role or user variant of each IAM operation.
+type inlinePolicy struct {
+	c          IAMAPI
+	owner      principal
+	policyName string
+}
+
+func (p inlinePolicy) String() string {
+	owner := p.owner.arn
+	if owner == "" {
+		owner = p.owner.name
+	}
+	return fmt.Sprintf("inline policy %s of %s %s", p.policyName, p.owner.kind, owner)
+}
+
+func (p inlinePolicy) op(verb string) string {
+	if p.owner.kind == "user" {
+		return verb + "UserPolicy"
+	}
+	return verb + "RolePolicy"
+}
+
+// read returns the policy, absent or decoded: IAM returns documents
+// URL-encoded (RFC 3986).
+func (p inlinePolicy) read(ctx context.Context) (rolePolicyState, error) {
+	var raw *string
+	var err error
+	if p.owner.kind == "user" {
+		var out *iam.GetUserPolicyOutput
+		if out, err = p.c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(p.owner.name), PolicyName: aws.String(p.policyName)}); err == nil {
+			raw = out.PolicyDocument
+		}
+	} else {
+		var out *iam.GetRolePolicyOutput
+		if out, err = p.c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(p.owner.name), PolicyName: aws.String(p.policyName)}); err == nil {
+			raw = out.PolicyDocument
+		}
+	}
 	var nse *iamtypes.NoSuchEntityException
 	if errors.As(err, &nse) {
 		return rolePolicyState{}, nil
 	}
 	if err != nil {
-		return rolePolicyState{}, AWSError("iam", "GetRolePolicy", resource, err)
+		return rolePolicyState{}, AWSError("iam", p.op("Get"), p.String(), err)
 	}
-	doc, err := url.PathUnescape(aws.ToString(out.PolicyDocument))
+	doc, err := url.PathUnescape(aws.ToString(raw))
 	if err != nil {
-		return rolePolicyState{}, fmt.Errorf("decode inline policy %s of role %s: %w", policyName, roleName, err)
+		return rolePolicyState{}, fmt.Errorf("decode %s: %w", p, err)
 	}
 	return rolePolicyState{Exists: true, Document: doc}, nil
 }
 
-// containWithRolePolicy is the cycle both role actions share: read the
-// role and the prior policy, write target unless a policy that contained
-// reports as done is already there, verify by polling, and return the
-// undo record. Summary is left to the caller.
-func (a *IAMActions) containWithRolePolicy(ctx context.Context, in ActionInput, action string, args rolePolicyArgs, target string, contained func(string) bool) (ActionResult, roleInfo, error) {
-	c, err := a.clients(ctx, in.Incident)
-	if err != nil {
-		return ActionResult{}, roleInfo{}, err
+func (p inlinePolicy) put(ctx context.Context, doc string) error {
+	var err error
+	if p.owner.kind == "user" {
+		_, err = p.c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(p.owner.name), PolicyName: aws.String(p.policyName), PolicyDocument: aws.String(doc)})
+	} else {
+		_, err = p.c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(p.owner.name), PolicyName: aws.String(p.policyName), PolicyDocument: aws.String(doc)})
 	}
-	role, err := getRole(ctx, c, action, args.RoleName)
-	if err != nil {
-		return ActionResult{}, roleInfo{}, err
+	return AWSError("iam", p.op("Put"), p.String(), err)
+}
+
+func (p inlinePolicy) delete(ctx context.Context) error {
+	var err error
+	if p.owner.kind == "user" {
+		_, err = p.c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(p.owner.name), PolicyName: aws.String(p.policyName)})
+	} else {
+		_, err = p.c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(p.owner.name), PolicyName: aws.String(p.policyName)})
 	}
-	resource := fmt.Sprintf("inline policy %s of role %s", args.PolicyName, role.ARN)
-	current, err := readRolePolicy(ctx, c, args.RoleName, args.PolicyName, resource)
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return nil // deleted in the meantime (or the read was stale): the goal is met
+	}
+	return AWSError("iam", p.op("Delete"), p.String(), err)
+}
+
+// containWithInlinePolicy is the cycle the policy actions share: read the
+// prior policy, write target unless a policy that contained reports as
+// done is already there, verify by polling, and return the undo record.
+// Summary is left to the caller.
+func (a *IAMActions) containWithInlinePolicy(ctx context.Context, in ActionInput, p inlinePolicy, target string, contained func(string) bool) (ActionResult, error) {
+	current, err := p.read(ctx)
 	if err != nil {
-		return ActionResult{}, role, err
+		return ActionResult{}, err
 	}
 	cp := newCheckpoint(ctx, current)
 	prior := cp.prior
@@ -310,38 +417,74 @@ func (a *IAMActions) containWithRolePolicy(ctx context.Context, in ActionInput, 
 		Changed: !(prior.Exists && contained(prior.Document)),
 		DryRun:  in.DryRun,
 		Prior: map[string]any{
-			"role_arn":             role.ARN,
+			p.owner.kind + "_arn":  p.owner.arn,
 			"policy_exists":        prior.Exists,
 			"policy_document":      prior.Document,
-			"max_session_duration": role.MaxSessionSeconds,
+			"max_session_duration": p.owner.maxSessionSeconds,
 		},
-		Output: map[string]any{"role_arn": role.ARN, "policy_name": args.PolicyName},
+		Output: map[string]any{p.owner.kind + "_arn": p.owner.arn, "policy_name": p.policyName},
 	}
 	if in.DryRun {
 		res.Changed = !already
-		return res, role, nil
+		return res, nil
 	}
 	if !already {
-		_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-			RoleName: aws.String(args.RoleName), PolicyName: aws.String(args.PolicyName), PolicyDocument: aws.String(target),
-		})
-		if err != nil {
-			return ActionResult{}, role, AWSError("iam", "PutRolePolicy", resource, err)
+		if err := p.put(ctx, target); err != nil {
+			return ActionResult{}, err
 		}
-		err = PollUntil(ctx, a.poll, resource, cp.beat, func(ctx context.Context) (bool, error) {
-			st, err := readRolePolicy(ctx, c, args.RoleName, args.PolicyName, resource)
+		err = PollUntil(ctx, a.poll, p.String(), cp.beat, func(ctx context.Context) (bool, error) {
+			st, err := p.read(ctx)
 			return st.Exists && contained(st.Document), err
 		})
 		if err != nil {
-			return ActionResult{}, role, err
+			return ActionResult{}, err
 		}
 	}
 	if res.Changed {
-		res.Undo = &UndoRecord{Action: ActionRestoreRolePolicy, Args: map[string]any{
-			"role_name": args.RoleName, "policy_name": args.PolicyName, "prior_document": prior.Document,
+		undo := ActionRestoreRolePolicy
+		if p.owner.kind == "user" {
+			undo = ActionRestoreUserPolicy
+		}
+		res.Undo = &UndoRecord{Action: undo, Args: map[string]any{
+			p.owner.kind + "_name": p.owner.name, "policy_name": p.policyName, "prior_document": prior.Document,
 		}}
 	}
-	return res, role, nil
+	return res, nil
+}
+
+// revokeSessions denies everything to the principal's sessions issued
+// before the activity started. Long-term access keys carry no
+// aws:TokenIssueTime, so they are not affected.
+func (a *IAMActions) revokeSessions(ctx context.Context, in ActionInput, p inlinePolicy) (ActionResult, error) {
+	cutoff := startTime(ctx, a.now).Truncate(time.Second)
+	// Any quench revoke policy of this name counts as done: with the default
+	// per-incident name it is this incident's own earlier containment.
+	contained := func(doc string) bool { _, ok := revokeCutoff(doc); return ok }
+	res, err := a.containWithInlinePolicy(ctx, in, p, revokeSessionsDocument(cutoff), contained)
+	if err != nil {
+		return ActionResult{}, fmt.Errorf("revoke sessions of %s: %w", p.owner, err)
+	}
+	if !res.Changed {
+		doc, _ := res.Prior["policy_document"].(string)
+		if t, ok := revokeCutoff(doc); ok {
+			cutoff = t
+		}
+	}
+	at := cutoff.Format(time.RFC3339)
+	res.Output["cutoff"] = at
+	switch {
+	case !res.Changed:
+		res.Summary = fmt.Sprintf("sessions of %s are already revoked by inline policy %s (cut-off %s)", p.owner, p.policyName, at)
+	case in.DryRun:
+		res.Summary = fmt.Sprintf("would deny every session of %s issued before %s (inline policy %s)", p.owner, at, p.policyName)
+	default:
+		res.Summary = fmt.Sprintf("denied every session of %s issued before %s (inline policy %s)", p.owner, at, p.policyName)
+	}
+	if res.Undo != nil {
+		res.Undo.Args["cutoff"] = at
+		res.Undo.Args["max_session_seconds"] = p.owner.maxSessionSeconds
+	}
+	return res, nil
 }
 
 // RevokeRoleSessions denies everything to sessions of a role issued before
@@ -357,41 +500,46 @@ func (a *IAMActions) RevokeRoleSessions(ctx context.Context, in ActionInput) (Ac
 	if err := args.validate(ActionRevokeRoleSessions, "quench-revoke-sessions-", in); err != nil {
 		return ActionResult{}, err
 	}
-	cutoff := startTime(ctx, a.now).Truncate(time.Second)
-	// Any quench revoke policy of this name counts as done: with the default
-	// per-incident name it is this incident's own earlier containment.
-	contained := func(doc string) bool { _, ok := revokeCutoff(doc); return ok }
-	res, role, err := a.containWithRolePolicy(ctx, in, ActionRevokeRoleSessions, args, revokeSessionsDocument(cutoff), contained)
+	c, err := a.clients(ctx, in.Incident)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	role, err := getRole(ctx, c, ActionRevokeRoleSessions, args.RoleName)
 	if err != nil {
 		return ActionResult{}, fmt.Errorf("revoke sessions of role %s: %w", args.RoleName, err)
 	}
-	if doc, ok := a.currentRevoke(res); ok {
-		cutoff = doc
-	}
-	res.Output["cutoff"] = cutoff.Format(time.RFC3339)
-	switch {
-	case in.DryRun && res.Changed:
-		res.Summary = fmt.Sprintf("would deny every session of role %s issued before %s (inline policy %s)", args.RoleName, cutoff.Format(time.RFC3339), args.PolicyName)
-	case !res.Changed:
-		res.Summary = fmt.Sprintf("sessions of role %s are already revoked by inline policy %s", args.RoleName, args.PolicyName)
-	default:
-		res.Summary = fmt.Sprintf("denied every session of role %s issued before %s (inline policy %s)", args.RoleName, cutoff.Format(time.RFC3339), args.PolicyName)
-	}
-	if res.Undo != nil {
-		res.Undo.Args["cutoff"] = cutoff.Format(time.RFC3339)
-		res.Undo.Args["max_session_seconds"] = role.MaxSessionSeconds
-	}
-	return res, nil
+	return a.revokeSessions(ctx, in, inlinePolicy{c: c, owner: role, policyName: args.PolicyName})
 }
 
-// currentRevoke returns the cut-off of a revoke policy that was already in
-// place (the prior document, when it was one of ours).
-func (a *IAMActions) currentRevoke(res ActionResult) (time.Time, bool) {
-	if res.Changed {
-		return time.Time{}, false
+type userPolicyArgs struct {
+	UserName   string `json:"user_name"`
+	PolicyName string `json:"policy_name,omitempty"`
+}
+
+// RevokeUserSessions denies everything to temporary credentials a user
+// obtained before the activity started (GetSessionToken,
+// GetFederationToken): deactivating access keys leaves those valid.
+func (a *IAMActions) RevokeUserSessions(ctx context.Context, in ActionInput) (ActionResult, error) {
+	var args userPolicyArgs
+	if err := DecodeArgs(in.Args, &args); err != nil {
+		return ActionResult{}, err
 	}
-	doc, _ := res.Prior["policy_document"].(string)
-	return revokeCutoff(doc)
+	if strings.TrimSpace(args.UserName) == "" {
+		return ActionResult{}, invalidArg(ActionRevokeUserSessions, "user_name is required")
+	}
+	name, err := policyName(ActionRevokeUserSessions, "quench-revoke-sessions-", args.PolicyName, in)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	c, err := a.clients(ctx, in.Incident)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	user, err := getUser(ctx, c, args.UserName)
+	if err != nil {
+		return ActionResult{}, fmt.Errorf("revoke sessions of user %s: %w", args.UserName, err)
+	}
+	return a.revokeSessions(ctx, in, inlinePolicy{c: c, owner: user, policyName: name})
 }
 
 // DenyRoleActions attaches an inline policy that explicitly denies actions.
@@ -414,17 +562,25 @@ func (a *IAMActions) DenyRoleActions(ctx context.Context, in ActionInput) (Actio
 			return ActionResult{}, invalidArg(ActionDenyRoleActions, "action %q: want service:Action, e.g. bedrock:InvokeModel", act)
 		}
 	}
+	c, err := a.clients(ctx, in.Incident)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	role, err := getRole(ctx, c, ActionDenyRoleActions, args.RoleName)
+	if err != nil {
+		return ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
+	}
 	target := denyActionsDocument(args.Actions, args.Resources)
-	res, _, err := a.containWithRolePolicy(ctx, in, ActionDenyRoleActions, args, target, func(doc string) bool { return samePolicy(doc, target) })
+	res, err := a.containWithInlinePolicy(ctx, in, inlinePolicy{c: c, owner: role, policyName: args.PolicyName}, target, func(doc string) bool { return samePolicy(doc, target) })
 	if err != nil {
 		return ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
 	}
 	what := fmt.Sprintf("%s on %s to role %s (inline policy %s)", strings.Join(args.Actions, ", "), strings.Join(args.Resources, ", "), args.RoleName, args.PolicyName)
 	switch {
-	case in.DryRun && res.Changed:
-		res.Summary = "would deny " + what
 	case !res.Changed:
 		res.Summary = "already denied: " + what
+	case in.DryRun:
+		res.Summary = "would deny " + what
 	default:
 		res.Summary = "denied " + what
 	}
@@ -433,32 +589,43 @@ func (a *IAMActions) DenyRoleActions(ctx context.Context, in ActionInput) (Actio
 	return res, nil
 }
 
-type restoreRolePolicyArgs struct {
-	RoleName          string `json:"role_name"`
+type restoreInlinePolicyArgs struct {
+	RoleName          string `json:"role_name,omitempty"`
+	UserName          string `json:"user_name,omitempty"`
 	PolicyName        string `json:"policy_name"`
 	PriorDocument     string `json:"prior_document"`
 	Cutoff            string `json:"cutoff,omitempty"`
 	MaxSessionSeconds int64  `json:"max_session_seconds,omitempty"`
 }
 
-// RestoreRolePolicy puts back the inline policy a containment replaced, or
-// deletes the containment policy when there was none before.
+// RestoreRolePolicy puts back the inline role policy a containment
+// replaced, or deletes the containment policy when there was none before.
 func (a *IAMActions) RestoreRolePolicy(ctx context.Context, in ActionInput) (ActionResult, error) {
-	var args restoreRolePolicyArgs
+	return a.restoreInlinePolicy(ctx, in, ActionRestoreRolePolicy, "role")
+}
+
+// RestoreUserPolicy is RestoreRolePolicy for a user's inline policy.
+func (a *IAMActions) RestoreUserPolicy(ctx context.Context, in ActionInput) (ActionResult, error) {
+	return a.restoreInlinePolicy(ctx, in, ActionRestoreUserPolicy, "user")
+}
+
+func (a *IAMActions) restoreInlinePolicy(ctx context.Context, in ActionInput, action, kind string) (ActionResult, error) {
+	var args restoreInlinePolicyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
 		return ActionResult{}, err
 	}
-	if args.RoleName == "" || args.PolicyName == "" {
-		return ActionResult{}, invalidArg(ActionRestoreRolePolicy, "role_name and policy_name are required")
+	owner := map[string]string{"role": args.RoleName, "user": args.UserName}[kind]
+	if owner == "" || args.PolicyName == "" {
+		return ActionResult{}, invalidArg(action, "%s_name and policy_name are required", kind)
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
 	}
-	resource := fmt.Sprintf("inline policy %s of role %s", args.PolicyName, args.RoleName)
-	current, err := readRolePolicy(ctx, c, args.RoleName, args.PolicyName, resource)
+	p := inlinePolicy{c: c, owner: principal{kind: kind, name: owner}, policyName: args.PolicyName}
+	current, err := p.read(ctx)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore %s: %w", resource, err)
+		return ActionResult{}, fmt.Errorf("restore %s: %w", p, err)
 	}
 	del := args.PriorDocument == ""
 	done := func(st rolePolicyState) bool {
@@ -473,43 +640,35 @@ func (a *IAMActions) RestoreRolePolicy(ctx context.Context, in ActionInput) (Act
 		Prior:   map[string]any{"policy_exists": current.Exists, "policy_document": current.Document},
 		Output:  map[string]any{"policy_name": args.PolicyName},
 	}
-	if w := a.revalidationWarning(args); w != "" {
+	if w := a.revalidationWarning(p.owner, args); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}
 	verb := map[bool]string{true: "delete", false: "put back the prior"}[del]
 	switch {
 	case !res.Changed:
-		res.Summary = fmt.Sprintf("%s is already as it was before containment", resource)
+		res.Summary = fmt.Sprintf("%s is already as it was before containment", p)
 		return res, nil
 	case in.DryRun:
-		res.Summary = fmt.Sprintf("would %s %s", verb, resource)
+		res.Summary = fmt.Sprintf("would %s %s", verb, p)
 		return res, nil
 	}
 	if del {
-		_, err = c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(args.RoleName), PolicyName: aws.String(args.PolicyName)})
-		var nse *iamtypes.NoSuchEntityException
-		if errors.As(err, &nse) {
-			err = nil // deleted in the meantime (or the read was stale): the goal is met
-		}
-		if err != nil {
-			return ActionResult{}, fmt.Errorf("restore %s: %w", resource, AWSError("iam", "DeleteRolePolicy", resource, err))
-		}
+		err = p.delete(ctx)
 	} else {
-		_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(args.RoleName), PolicyName: aws.String(args.PolicyName), PolicyDocument: aws.String(args.PriorDocument)})
-		if err != nil {
-			return ActionResult{}, fmt.Errorf("restore %s: %w", resource, AWSError("iam", "PutRolePolicy", resource, err))
-		}
+		err = p.put(ctx, args.PriorDocument)
 	}
-	err = PollUntil(ctx, a.poll, resource, nil, func(ctx context.Context) (bool, error) {
-		st, err := readRolePolicy(ctx, c, args.RoleName, args.PolicyName, resource)
-		return done(st), err
-	})
+	if err == nil {
+		err = PollUntil(ctx, a.poll, p.String(), nil, func(ctx context.Context) (bool, error) {
+			st, err := p.read(ctx)
+			return done(st), err
+		})
+	}
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore %s: %w", resource, err)
+		return ActionResult{}, fmt.Errorf("restore %s: %w", p, err)
 	}
-	res.Summary = "put back the prior " + resource
+	res.Summary = "put back the prior " + p.String()
 	if del {
-		res.Summary = "deleted " + resource
+		res.Summary = "deleted " + p.String()
 	}
 	return res, nil
 }
@@ -517,7 +676,7 @@ func (a *IAMActions) RestoreRolePolicy(ctx context.Context, in ActionInput) (Act
 // revalidationWarning: lifting a session revoke before the longest
 // session issued before the cut-off has expired makes any stolen token of
 // that time valid again.
-func (a *IAMActions) revalidationWarning(args restoreRolePolicyArgs) string {
+func (a *IAMActions) revalidationWarning(owner principal, args restoreInlinePolicyArgs) string {
 	if args.Cutoff == "" || args.MaxSessionSeconds <= 0 {
 		return ""
 	}
@@ -527,8 +686,8 @@ func (a *IAMActions) revalidationWarning(args restoreRolePolicyArgs) string {
 	}
 	until := cutoff.Add(time.Duration(args.MaxSessionSeconds) * time.Second)
 	if a.now().Before(until) {
-		return fmt.Sprintf("sessions of role %s issued before %s may still be unexpired until %s; lifting the revoke now makes any stolen ones valid again",
-			args.RoleName, cutoff.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("sessions of %s issued before %s may still be unexpired until %s; lifting the revoke now makes any stolen ones valid again",
+			owner, cutoff.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
 	}
 	return ""
 }
@@ -678,7 +837,7 @@ func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in ActionInput) (
 		Prior: map[string]any{
 			"user_name": args.UserName, "access_keys": credentialMaps(cp.prior.AccessKeys), "bedrock_credentials": credentialMaps(cp.prior.Bedrock),
 		},
-		Output: map[string]any{"deactivated_access_keys": priorKeys, "deactivated_credentials": priorCreds},
+		Output: map[string]any{"deactivated_access_keys": orEmpty(priorKeys), "deactivated_credentials": orEmpty(priorCreds)},
 	}
 	what := fmt.Sprintf("user %s: access keys [%s], Bedrock API keys [%s]", args.UserName, strings.Join(keys, ", "), strings.Join(creds, ", "))
 	if in.DryRun {
@@ -699,7 +858,7 @@ func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in ActionInput) (
 		return res, nil
 	}
 	res.Summary = fmt.Sprintf("deactivated user %s: access keys [%s], Bedrock API keys [%s]", args.UserName, strings.Join(priorKeys, ", "), strings.Join(priorCreds, ", "))
-	res.Warnings = []string{fmt.Sprintf("sessions already issued from the keys of user %s stay valid until they expire", args.UserName)}
+	res.Warnings = []string{fmt.Sprintf("sessions already issued from the keys of user %s stay valid until they expire; %s ends them", args.UserName, ActionRevokeUserSessions)}
 	res.Undo = &UndoRecord{Action: ActionReactivateAccessKeys, Args: map[string]any{
 		"user_name": args.UserName, "access_key_ids": orEmpty(priorKeys), "credential_ids": orEmpty(priorCreds),
 	}}

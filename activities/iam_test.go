@@ -371,7 +371,7 @@ func TestRegisterIAMActionsDeclaresSpecs(t *testing.T) {
 	_, p := newTestAWS(t)
 	RegisterIAMActions(reg, p)
 	for name, undoOnly := range map[string]bool{
-		ActionRevokeRoleSessions: false, ActionDenyRoleActions: false, ActionDeactivateAccessKeys: false,
+		ActionRevokeRoleSessions: false, ActionDenyRoleActions: false, ActionDeactivateAccessKeys: false, ActionRevokeUserSessions: false, ActionRestoreUserPolicy: true,
 		ActionRestoreRolePolicy: true, ActionReactivateAccessKeys: true,
 	} {
 		spec, ok := reg.Action(name)
@@ -441,4 +441,60 @@ func TestUndoActionsDryRunMakeNoChange(t *testing.T) {
 	if _, ok := fake.RolePolicy("app", revokePolicyName); !ok || fake.AccessKeyStatus("u", "AKIA1") != "Inactive" {
 		t.Error("dry-run undo changed state")
 	}
+}
+
+func TestRevokeUserSessionsContainsIdempotentlyAndUndoes(t *testing.T) {
+	for _, prior := range []string{"", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`} {
+		t.Run(map[bool]string{true: "no prior policy", false: "prior policy of that name"}[prior == ""], func(t *testing.T) {
+			srv, fake, a, undo := newTestIAM(t)
+			undo[ActionRestoreUserPolicy] = a.RestoreUserPolicy
+			fake.AddUser("ci-bot")
+			if prior != "" {
+				fake.SetUserPolicy("ci-bot", revokePolicyName, prior)
+			}
+			in := actionInput(map[string]any{"user_name": "ci-bot"})
+			res := mustRun(t, a.RevokeUserSessions, in)
+			doc := fake.UserPolicies("ci-bot")[revokePolicyName]
+			if cutoff, ok := revokeCutoff(doc); !ok || !cutoff.Equal(containedAt) {
+				t.Fatalf("user policy = %q, want a revoke of sessions issued before %s", doc, containedAt)
+			}
+			if res.Undo == nil || res.Undo.Action != ActionRestoreUserPolicy || res.Undo.Args["max_session_seconds"] != int32(userMaxSessionSeconds) {
+				t.Fatalf("undo = %+v", res.Undo)
+			}
+			if res.Output["user_arn"] != "arn:aws:iam::123456789012:user/ci-bot" {
+				t.Errorf("output = %v", res.Output)
+			}
+			before := len(srv.MutatingCalls())
+			if again := mustRun(t, a.RevokeUserSessions, in); again.Changed || len(srv.MutatingCalls()) != before {
+				t.Errorf("second run changed=%v", again.Changed)
+			}
+			a.now = func() time.Time { return containedAt.Add(time.Hour) }
+			undone := mustUndo(t, srv, undo, res)
+			if len(undone.Warnings) == 0 {
+				t.Error("no warning when lifting a user revoke an hour after it (sessions last up to 36h)")
+			}
+			got, ok := fake.UserPolicies("ci-bot")[revokePolicyName]
+			if (prior == "") == ok || got != prior {
+				t.Errorf("after undo policy = %q (exists %v), want %q", got, ok, prior)
+			}
+		})
+	}
+}
+
+func TestRevokeUserSessionsDryRunThrottleAccessDeniedNotFound(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddUser("u")
+	in := actionInput(map[string]any{"user_name": "u"})
+	if res := mustRun(t, a.RevokeUserSessions, dryRun(in)); !res.Changed || !strings.HasPrefix(res.Summary, "would deny every session of user u") || len(mutatingOps(srv)) != 0 {
+		t.Errorf("dry run %+v calls %v", res, mutatingOps(srv))
+	}
+	srv.InjectFault(awsfake.Fault{Operation: "PutUserPolicy", Code: "AccessDenied", Status: 403})
+	_, err := a.RevokeUserSessions(context.Background(), in)
+	assertNonRetryable(t, err, ErrAccessDenied, "iam:PutUserPolicy", "arn:aws:iam::123456789012:user/u")
+	srv.InjectFault(awsfake.Fault{Operation: "PutUserPolicy", Code: "Throttling", Status: 400, Times: 3})
+	if res := mustRun(t, a.RevokeUserSessions, in); !res.Changed {
+		t.Error("not revoked after three throttles")
+	}
+	_, err = a.RevokeUserSessions(context.Background(), actionInput(map[string]any{"user_name": "ghost"}))
+	assertNonRetryable(t, err, ErrNotFound, "user ghost")
 }

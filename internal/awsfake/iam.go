@@ -15,8 +15,8 @@ import (
 // AccountID is the account every fake resource lives in.
 const AccountID = "123456789012"
 
-// inlinePolicyQuota is IAM's limit on the total size of a role's inline policies.
-const inlinePolicyQuota = 10240
+// inlinePolicyQuota is IAM's limit on the total size of a principal's inline policies.
+var inlinePolicyQuota = map[string]int{"role": 10240, "user": 2048}
 
 // IAM is the fake IAM service: roles with inline policies, users with
 // access keys and service-specific credentials.
@@ -127,6 +127,26 @@ func (i *IAM) RolePolicies(role string) map[string]string {
 	out := map[string]string{}
 	if r := i.roles[role]; r != nil {
 		for k, v := range r.policies {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// SetUserPolicy seeds (or replaces) an inline user policy.
+func (i *IAM) SetUserPolicy(user, name, doc string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.users[user].policies[name] = doc
+}
+
+// UserPolicies returns a copy of a user's inline policies.
+func (i *IAM) UserPolicies(user string) map[string]string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	out := map[string]string{}
+	if u := i.users[user]; u != nil {
+		for k, v := range u.policies {
 			out[k] = v
 		}
 	}
@@ -260,6 +280,14 @@ func (i *IAM) read(key, cur string, exists bool) (string, bool) {
 	return cur, exists
 }
 
+// policyOwner picks the role's or the user's inline policies.
+func policyOwner(role *fakeRole, user *fakeUser) (kind, name string, policies map[string]string) {
+	if role != nil {
+		return "role", role.name, role.policies
+	}
+	return "user", user.name, user.policies
+}
+
 // Serve implements ServiceHandler.
 func (i *IAM) Serve(w http.ResponseWriter, r *http.Request, op string) {
 	f := readForm(r)
@@ -291,15 +319,16 @@ func (i *IAM) Serve(w http.ResponseWriter, r *http.Request, op string) {
 			el("Arn", RoleARN(role.name, role.path))+el("CreateDate", role.created.Format(time.RFC3339))+
 			el("AssumeRolePolicyDocument", encodePolicy(`{"Version":"2012-10-17","Statement":[]}`))+
 			el("MaxSessionDuration", fmt.Sprint(role.maxSession))+"</Role>")
-	case "GetRolePolicy":
-		key := "rolepolicy/" + roleName + "/" + policyName
-		cur, ok := role.policies[policyName]
+	case "GetRolePolicy", "GetUserPolicy":
+		kind, owner, pols := policyOwner(role, user)
+		key := kind + "policy/" + owner + "/" + policyName
+		cur, ok := pols[policyName]
 		doc, ok := i.read(key, cur, ok)
 		if !ok {
-			i.q.writeError(w, http.StatusNotFound, "NoSuchEntity", fmt.Sprintf("The role policy with name %s cannot be found.", policyName))
+			i.q.writeError(w, http.StatusNotFound, "NoSuchEntity", fmt.Sprintf("The %s policy with name %s cannot be found.", kind, policyName))
 			return
 		}
-		i.q.result(w, op, el("RoleName", roleName)+el("PolicyName", policyName)+el("PolicyDocument", encodePolicy(doc)))
+		i.q.result(w, op, el(strings.ToUpper(kind[:1])+kind[1:]+"Name", owner)+el("PolicyName", policyName)+el("PolicyDocument", encodePolicy(doc)))
 	case "ListRolePolicies":
 		names := make([]string, 0, len(role.policies))
 		for n := range role.policies {
@@ -311,9 +340,10 @@ func (i *IAM) Serve(w http.ResponseWriter, r *http.Request, op string) {
 			b.WriteString(el("member", n))
 		}
 		i.q.result(w, op, "<PolicyNames>"+b.String()+"</PolicyNames><IsTruncated>false</IsTruncated>")
-	case "PutRolePolicy":
+	case "PutRolePolicy", "PutUserPolicy":
+		kind, owner, pols := policyOwner(role, user)
 		doc := f.Get("PolicyDocument")
-		if strings.HasPrefix(role.path, "/aws-service-role/") {
+		if role != nil && strings.HasPrefix(role.path, "/aws-service-role/") {
 			i.q.writeError(w, http.StatusBadRequest, "UnmodifiableEntity", fmt.Sprintf("Cannot perform the operation on the protected role '%s' - this role is only modifiable by AWS", roleName))
 			return
 		}
@@ -322,27 +352,28 @@ func (i *IAM) Serve(w http.ResponseWriter, r *http.Request, op string) {
 			return
 		}
 		total := len(doc)
-		for n, d := range role.policies {
+		for n, d := range pols {
 			if n != policyName {
 				total += len(d)
 			}
 		}
-		if total > inlinePolicyQuota {
-			i.q.writeError(w, http.StatusConflict, "LimitExceeded", fmt.Sprintf("Maximum policy size of %d bytes exceeded for role %s", inlinePolicyQuota, roleName))
+		if quota := inlinePolicyQuota[kind]; total > quota {
+			i.q.writeError(w, http.StatusConflict, "LimitExceeded", fmt.Sprintf("Maximum policy size of %d bytes exceeded for %s %s", quota, kind, owner))
 			return
 		}
-		old, existed := role.policies[policyName]
-		i.markWritten("rolepolicy/"+roleName+"/"+policyName, old, existed)
-		role.policies[policyName] = doc
+		old, existed := pols[policyName]
+		i.markWritten(kind+"policy/"+owner+"/"+policyName, old, existed)
+		pols[policyName] = doc
 		i.q.result(w, op, "")
-	case "DeleteRolePolicy":
-		old, existed := role.policies[policyName]
+	case "DeleteRolePolicy", "DeleteUserPolicy":
+		kind, owner, pols := policyOwner(role, user)
+		old, existed := pols[policyName]
 		if !existed {
-			i.q.writeError(w, http.StatusNotFound, "NoSuchEntity", fmt.Sprintf("The role policy with name %s cannot be found.", policyName))
+			i.q.writeError(w, http.StatusNotFound, "NoSuchEntity", fmt.Sprintf("The %s policy with name %s cannot be found.", kind, policyName))
 			return
 		}
-		i.markWritten("rolepolicy/"+roleName+"/"+policyName, old, existed)
-		delete(role.policies, policyName)
+		i.markWritten(kind+"policy/"+owner+"/"+policyName, old, existed)
+		delete(pols, policyName)
 		i.q.result(w, op, "")
 	case "GetUser":
 		i.q.result(w, op, "<User>"+el("Path", "/")+el("UserName", user.name)+el("UserId", user.id)+
