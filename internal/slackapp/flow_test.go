@@ -8,6 +8,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
+	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
 	"github.com/quenchhq/quench/internal/slacktestutil"
 	"github.com/quenchhq/quench/workflows"
 )
@@ -42,7 +43,7 @@ func TestRequestClickDecideFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpReq, err := slacktestutil.SignedRequest(ctx, f.http.URL+slackapp.InteractionsPath, secret, now, payload)
+	httpReq, err := slackapptest.SignedRequest(ctx, f.http.URL+slackapp.InteractionsPath, secret, now, payload)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
+	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
 	"github.com/quenchhq/quench/internal/slacktestutil"
 	"github.com/quenchhq/quench/workflows"
 )
@@ -200,7 +201,7 @@ func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 	if trigger != "1337.42.abcdef" || view.CallbackID != slackapp.DenyModalCallbackID {
 		t.Fatalf("views.open = %s %+v", trigger, view)
 	}
-	submit := func(user, reason string) map[string]any { return slacktestutil.DenySubmission(view, user, reason) }
+	submit := func(user, reason string) map[string]any { return slackapptest.DenySubmission(view, user, reason) }
 
 	// An empty reason keeps the dialog open with an error.
 	resp = f.send(t, submit("U01ABCDEF", "   "))
