@@ -13,7 +13,10 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/runbooks"
@@ -67,6 +70,9 @@ func newHarness(t *testing.T) *harness {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 1}))))
 	env := suite.NewTestWorkflowEnvironment()
+	// Under -race on a loaded 2-core machine a workflow task can take more
+	// than the 1s deadlock detector allows; that is not a deadlock.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 30 * time.Second})
 	records, _ := activities.NewRecordStore("")
 	reg := activities.NewRegistry()
 	reg.Register((&activities.Core{Records: records}).Actions()...)
@@ -655,5 +661,61 @@ func TestNotificationFailureKeepsCLIApprovalWorking(t *testing.T) {
 	}
 	if !hasEvent(h.timeline(), workflows.EventNotifyFailed, "gate", "approve from the CLI") {
 		t.Error("undelivered request not recorded in the timeline")
+	}
+}
+
+func TestContainedIncidentContinuesAsNewCarryingState(t *testing.T) {
+	h := newHarness(t)
+	rb := h.runbook(`apiVersion: quench/v1
+kind: Runbook
+metadata: {name: long-lived, severity: low}
+steps:
+  - {id: one, action: core.record, with: {key: k1, value: a}}
+`)
+	in := input(rb, nil)
+	for i := 0; i < 5; i++ {
+		h.at(time.Duration(i+1)*time.Minute, func() {
+			h.env.SignalWorkflow(workflows.SignalAlert, workflows.AlertSignal{Source: "generic", Name: "Spike", Status: "firing"})
+		})
+	}
+	// A storm of folded alerts has grown the history past the limit.
+	h.at(10*time.Minute, func() {
+		h.env.SetCurrentHistoryLength(10001)
+		h.env.SignalWorkflow(workflows.SignalAlert, workflows.AlertSignal{Source: "generic", Name: "Spike", Status: "firing"})
+	})
+	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	if !h.env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not finish its run")
+	}
+	err := h.env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new once history passed the limit, got %v", err)
+	}
+	var next workflows.IncidentInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	c := next.Carry
+	if c == nil || c.State != workflows.StateContained || len(c.Undo) != 1 || c.Alerts.Count == 0 || len(c.Timeline) == 0 {
+		t.Fatalf("carried state lost something: %+v", c)
+	}
+	// The next run resumes held containment and can still roll it back.
+	h2 := newHarness(t)
+	h2.records = h.records
+	if err := h2.records.Put("inc-1/k1", "a"); err != nil {
+		t.Fatal(err)
+	}
+	h2.reg = activities.NewRegistry()
+	var resolve updateResult
+	h2.at(time.Minute, func() {
+		if st := h2.status(); st.Alerts.Count != c.Alerts.Count || stepState(st, "one") != workflows.StepSucceeded {
+			t.Errorf("resumed status: %+v", st)
+		}
+		h2.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "rollback"}, &resolve)
+	})
+	h2.env.ExecuteWorkflow(workflows.IncidentWorkflow, next)
+	if st := h2.result(); st.State != workflows.StateRolledBack {
+		t.Errorf("after continue-as-new and resolve: %s", st.State)
 	}
 }
