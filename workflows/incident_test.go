@@ -719,3 +719,30 @@ steps:
 		t.Errorf("after continue-as-new and resolve: %s", st.State)
 	}
 }
+
+// Every incident field the validator lets a runbook reference is there at run time.
+func TestEveryIncidentFieldResolvesAtRunTime(t *testing.T) {
+	h := newHarness(t)
+	var parts []string
+	for _, f := range runbooks.IncidentFields {
+		parts = append(parts, f+"=${{ incident."+f+" }}")
+	}
+	rb := h.runbook(`apiVersion: quench/v1
+kind: Runbook
+metadata: {name: fields, severity: low}
+steps:
+  - id: show
+    action: core.log
+    with: {message: '` + strings.Join(parts, " ") + `'}
+`)
+	var resolve updateResult
+	h.at(time.Minute, func() { h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve) })
+	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
+	st := h.result()
+	if stepState(st, "show") != workflows.StepSucceeded {
+		t.Fatalf("step show: %s %s", stepState(st, "show"), st.Steps[0].Error)
+	}
+	if !strings.Contains(st.Steps[0].Summary, "id=inc-1") || !strings.Contains(st.Steps[0].Summary, "requester=carol") {
+		t.Errorf("rendered: %s", st.Steps[0].Summary)
+	}
+}
