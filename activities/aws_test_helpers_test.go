@@ -58,6 +58,7 @@ func newTestAWS(t *testing.T) (*awsfake.Server, *AWSProvider) {
 	t.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
+		recordCalled(calls)
 		checkCallsAllowed(t, calls)
 		srv.Close()
 	})

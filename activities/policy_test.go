@@ -2,6 +2,8 @@ package activities
 
 import (
 	"encoding/json"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -205,4 +207,65 @@ func TestWorkerPolicyDeniesChangingItsOwnRole(t *testing.T) {
 			}
 		}
 	}
+}
+
+// called is every IAM action some test's calls needed, over the whole run.
+var called = struct {
+	sync.Mutex
+	actions map[string]bool
+}{actions: map[string]bool{}}
+
+func recordCalled(calls []awsfake.Call) {
+	called.Lock()
+	defer called.Unlock()
+	for _, c := range calls {
+		called.actions[strings.ToLower(iamAction(c))] = true
+	}
+}
+
+// TestMain checks, after a full run of the package's tests, that the
+// worker policy grants nothing the code never calls: a permission that
+// stays in the policy after the code stops needing it widens what a
+// stolen worker credential can do.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && !testing.Short() {
+		if unused := unusedPermissions(); len(unused) > 0 {
+			fmt.Fprintf(os.Stderr, "deploy/iam-policy.json allows actions no code calls (remove them, or test the code that needs them): %v\n", unused)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func unusedPermissions() []string {
+	b, err := os.ReadFile(filepath.Join("..", "deploy", "iam-policy.json"))
+	if err != nil {
+		return []string{"read policy: " + err.Error()}
+	}
+	var doc struct{ Statement []workerStatement }
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return []string{"parse policy: " + err.Error()}
+	}
+	called.Lock()
+	defer called.Unlock()
+	var unused []string
+	for _, s := range doc.Statement {
+		if s.Effect != "Allow" {
+			continue
+		}
+		for _, a := range s.Action {
+			used := false
+			for c := range called.actions {
+				if iamPattern(a).MatchString(c) {
+					used = true
+					break
+				}
+			}
+			if !used {
+				unused = append(unused, a)
+			}
+		}
+	}
+	return unused
 }
