@@ -42,6 +42,9 @@ func planAlert(a Alert, rs *Routes, lib *runbooks.Library) (*plan, error) {
 	if r == nil {
 		return nil, nil
 	}
+	if lib == nil {
+		return nil, &RequestError{Status: http.StatusInternalServerError, Msg: "alert server has no runbook library configured"}
+	}
 	unprocessable := func(format string, args ...any) error {
 		return &RequestError{Status: http.StatusUnprocessableEntity, Msg: fmt.Sprintf("alert %s: route %s: ", a.Name, r.Name) + fmt.Sprintf(format, args...)}
 	}
