@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/quenchhq/quench/runbooks"
 )
@@ -59,10 +60,16 @@ type IAMAPI interface {
 	UpdateServiceSpecificCredential(ctx context.Context, in *iam.UpdateServiceSpecificCredentialInput, opts ...func(*iam.Options)) (*iam.UpdateServiceSpecificCredentialOutput, error)
 }
 
+// CallerAPI tells who the worker's credentials belong to.
+type CallerAPI interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, opts ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
 // IAMActions contain compromised identities: inline deny policies on
 // roles and deactivation of a user's keys.
 type IAMActions struct {
 	clients func(ctx context.Context, ref IncidentRef) (IAMAPI, error)
+	callers func(ctx context.Context, ref IncidentRef) (CallerAPI, error)
 	now     func() time.Time
 	poll    PollConfig
 }
@@ -71,6 +78,7 @@ type IAMActions struct {
 func NewIAMActions(p *AWSProvider) *IAMActions {
 	return &IAMActions{
 		clients: clientsFrom(p, func(cfg aws.Config) IAMAPI { return iam.NewFromConfig(cfg) }),
+		callers: clientsFrom(p, func(cfg aws.Config) CallerAPI { return sts.NewFromConfig(cfg) }),
 		now:     time.Now,
 		poll:    DefaultPollConfig,
 	}
@@ -324,6 +332,44 @@ func getUser(ctx context.Context, c IAMAPI, userName string) (principal, error) 
 	return principal{kind: "user", name: userName, arn: aws.ToString(out.User.Arn), maxSessionSeconds: userMaxSessionSeconds}, nil
 }
 
+// refuseSelf fails closed when target is the identity the worker acts as:
+// a deny on it, or its keys switched off, would leave quench unable to
+// undo anything (the worker policy also denies writes to its own role).
+// IAM acts in the caller's own account, so kind and name identify it.
+func (a *IAMActions) refuseSelf(ctx context.Context, in ActionInput, action string, target principal) error {
+	c, err := a.callers(ctx, in.Incident)
+	if err != nil {
+		return err
+	}
+	out, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("check that %s is not quench's own identity: %w", target, AWSError("sts", "GetCallerIdentity", "the worker's identity", err))
+	}
+	kind, name := callerPrincipal(aws.ToString(out.Arn))
+	if kind == target.kind && name == target.name {
+		return NonRetryable(ErrValidation, fmt.Errorf("%s: %s is the identity quench itself runs as (%s); containing it would leave quench unable to undo anything",
+			action, target, aws.ToString(out.Arn)))
+	}
+	return nil
+}
+
+// callerPrincipal names the role or user behind a caller ARN:
+// arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION or arn:aws:iam::ACCOUNT:user/PATH/NAME.
+func callerPrincipal(arn string) (kind, name string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 {
+		return "", ""
+	}
+	res := strings.Split(parts[5], "/")
+	switch {
+	case res[0] == "assumed-role" && len(res) >= 2:
+		return "role", res[1]
+	case (res[0] == "user" || res[0] == "role") && len(res) >= 2:
+		return res[0], res[len(res)-1]
+	}
+	return "", ""
+}
+
 // inlinePolicy is one named inline policy of a principal; its methods
 // call the role or user variant of each IAM operation.
 type inlinePolicy struct {
@@ -505,6 +551,9 @@ func (a *IAMActions) RevokeRoleSessions(ctx context.Context, in ActionInput) (Ac
 		return ActionResult{}, err
 	}
 	role, err := getRole(ctx, c, ActionRevokeRoleSessions, args.RoleName)
+	if err == nil {
+		err = a.refuseSelf(ctx, in, ActionRevokeRoleSessions, role)
+	}
 	if err != nil {
 		return ActionResult{}, fmt.Errorf("revoke sessions of role %s: %w", args.RoleName, err)
 	}
@@ -536,6 +585,9 @@ func (a *IAMActions) RevokeUserSessions(ctx context.Context, in ActionInput) (Ac
 		return ActionResult{}, err
 	}
 	user, err := getUser(ctx, c, args.UserName)
+	if err == nil {
+		err = a.refuseSelf(ctx, in, ActionRevokeUserSessions, user)
+	}
 	if err != nil {
 		return ActionResult{}, fmt.Errorf("revoke sessions of user %s: %w", args.UserName, err)
 	}
@@ -567,6 +619,9 @@ func (a *IAMActions) DenyRoleActions(ctx context.Context, in ActionInput) (Actio
 		return ActionResult{}, err
 	}
 	role, err := getRole(ctx, c, ActionDenyRoleActions, args.RoleName)
+	if err == nil {
+		err = a.refuseSelf(ctx, in, ActionDenyRoleActions, role)
+	}
 	if err != nil {
 		return ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
 	}
@@ -823,6 +878,9 @@ func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in ActionInput) (
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
+	}
+	if err := a.refuseSelf(ctx, in, ActionDeactivateAccessKeys, principal{kind: "user", name: args.UserName}); err != nil {
+		return ActionResult{}, fmt.Errorf("deactivate keys of user %s: %w", args.UserName, err)
 	}
 	current, err := listUserCredentials(ctx, c, args.UserName, bedrock)
 	if err != nil {

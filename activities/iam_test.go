@@ -498,3 +498,74 @@ func TestRevokeUserSessionsDryRunThrottleAccessDeniedNotFound(t *testing.T) {
 	_, err = a.RevokeUserSessions(context.Background(), actionInput(map[string]any{"user_name": "ghost"}))
 	assertNonRetryable(t, err, ErrNotFound, "user ghost")
 }
+
+func TestIAMActionsRefuseToContainQuenchsOwnIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		caller  string // "" = the fake's default, the quench-worker role
+		roleARN string
+		run     func(a *IAMActions) (ActionResult, error)
+	}{
+		{name: "revoke the worker role's sessions", run: func(a *IAMActions) (ActionResult, error) {
+			return a.RevokeRoleSessions(context.Background(), actionInput(map[string]any{"role_name": "quench-worker"}))
+		}},
+		{name: "deny actions to the worker role", run: func(a *IAMActions) (ActionResult, error) {
+			return a.DenyRoleActions(context.Background(), dryRun(actionInput(map[string]any{"role_name": "quench-worker"})))
+		}},
+		{name: "deactivate the worker user's keys", caller: "arn:aws:iam::123456789012:user/ops/quench-bot", run: func(a *IAMActions) (ActionResult, error) {
+			return a.DeactivateAccessKeys(context.Background(), actionInput(map[string]any{"user_name": "quench-bot"}))
+		}},
+		{name: "revoke the worker user's sessions", caller: "arn:aws:iam::123456789012:user/ops/quench-bot", run: func(a *IAMActions) (ActionResult, error) {
+			return a.RevokeUserSessions(context.Background(), actionInput(map[string]any{"user_name": "quench-bot"}))
+		}},
+		{name: "revoke the assumed containment role's sessions", roleARN: "arn:aws:iam::210987654321:role/quench-containment", run: func(a *IAMActions) (ActionResult, error) {
+			in := actionInput(map[string]any{"role_name": "quench-containment"})
+			in.Incident.RoleARN = "arn:aws:iam::210987654321:role/quench-containment"
+			return a.RevokeRoleSessions(context.Background(), in)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, _ := newTestIAM(t)
+			fake.AddRole("quench-worker", 3600)
+			fake.AddRole("quench-containment", 3600)
+			fake.AddUser("quench-bot")
+			fake.AddAccessKey("quench-bot", "AKIABOT", "Active")
+			if tc.caller != "" {
+				fakeSTS(srv).SetCallerARN(tc.caller)
+			}
+			_, err := tc.run(a)
+			assertNonRetryable(t, err, ErrValidation, "identity quench itself runs as")
+			if m := mutatingOps(srv); len(m) != 0 {
+				t.Errorf("mutating calls %v against quench's own identity", m)
+			}
+		})
+	}
+}
+
+func TestIAMActionsFailClosedWhenTheCallerIsUnknown(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	srv.InjectFault(awsfake.Fault{Operation: "GetCallerIdentity", Code: "InternalFailure", Status: 500, Times: 10})
+	_, err := a.RevokeRoleSessions(context.Background(), actionInput(map[string]any{"role_name": "app"}))
+	if err == nil || !strings.Contains(err.Error(), "not quench's own identity") {
+		t.Fatalf("err = %v, want a failure naming the identity check", err)
+	}
+	if m := mutatingOps(srv); len(m) != 0 {
+		t.Errorf("contained without knowing who quench is: %v", m)
+	}
+}
+
+func TestCallerPrincipal(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:sts::123456789012:assumed-role/quench-worker/i-0abc": "role quench-worker",
+		"arn:aws:iam::123456789012:user/ops/quench-bot":               "user quench-bot",
+		"arn:aws:iam::123456789012:user/alice":                        "user alice",
+		"arn:aws:iam::123456789012:root":                              " ",
+		"garbage":                                                     " ",
+	} {
+		kind, name := callerPrincipal(arn)
+		if got := kind + " " + name; got != want {
+			t.Errorf("callerPrincipal(%q) = %q, want %q", arn, got, want)
+		}
+	}
+}
