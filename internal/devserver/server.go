@@ -1,0 +1,453 @@
+// Package devserver runs a Temporal server inside the quench process for
+// `quench dev`: every service in one process, state in a SQLite file that
+// survives restarts, static membership and a single history shard.
+//
+// It is modelled on the Temporal CLI's dev server and the server module's
+// temporaltest lite server, neither of which can be imported here.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	"go.temporal.io/server/common/searchattribute/sadefs"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+const (
+	// DefaultFrontendPort is the port Temporal clients and the temporal CLI expect.
+	DefaultFrontendPort = 7233
+	// DefaultNamespace is the namespace created when Options.Namespace is empty.
+	DefaultNamespace = "default"
+	// DBFileName is the SQLite file inside Options.DataDir.
+	DBFileName = "temporal.db"
+
+	defaultIP = "127.0.0.1"
+	// The cluster name is stored in the database with the namespace: it must
+	// never change between releases or existing data dirs stop working.
+	clusterName = "active"
+	// readyTimeout bounds the wait for the frontend when ctx has no sooner
+	// deadline; a warm start takes well under a second.
+	readyTimeout = 30 * time.Second
+	storeName    = "sqlite-default"
+)
+
+// ErrPortInUse is wrapped by Start when the frontend port is taken.
+var ErrPortInUse = errors.New("address already in use")
+
+// Options configures Start. The zero value plus DataDir (or InMemory) is usable.
+type Options struct {
+	// DataDir holds the SQLite file DataDir/temporal.db. It is created with
+	// mode 0700 if missing.
+	DataDir string
+	// IP the frontend binds to; default 127.0.0.1. The other services always
+	// bind to 127.0.0.1.
+	IP string
+	// FrontendPort is the frontend's gRPC port. 0 picks a free port (tests);
+	// `quench dev` passes its --temporal-port flag, which defaults to
+	// DefaultFrontendPort.
+	FrontendPort int
+	// Namespace is created on first start; default "default".
+	Namespace string
+	// SearchAttributes are registered on the namespace at every start; ones
+	// already registered with the same type are left alone.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// Logger receives the server's own logs at Warn and above; default slog.Default().
+	Logger *slog.Logger
+	// InMemory keeps all state in an in-memory SQLite database (tests); DataDir must be empty.
+	InMemory bool
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	srv       temporal.Server
+	address   string
+	namespace string
+	dbPath    string
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start starts the server and returns once its frontend answers a
+// DescribeNamespace call and the search attributes are registered.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	logger := serverLogger{l: opts.Logger, min: slog.LevelWarn, ctx: context.WithoutCancel(ctx)}
+
+	sqlConf, dbPath, err := prepareStore(opts)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := buildConfig(opts, sqlConf)
+	if err != nil {
+		return nil, err
+	}
+
+	// Creating the namespace with its search attributes directly in the store
+	// makes them usable at once on a fresh data dir. On an existing one this is
+	// a no-op and registerSearchAttributes adds whatever is new.
+	nsConf, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("configure namespace %s: %w", opts.Namespace, err)
+	}
+	if err := sqliteschema.CreateNamespaces(sqlConf, nsConf); err != nil {
+		return nil, fmt.Errorf("create namespace %s in %s: %w", opts.Namespace, dbPath, err)
+	}
+
+	frontend := conf.PublicClient.HostPort
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(staticHosts(conf, frontend)),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// The default of 10 visibility calls per second is too low for a
+			// CLI that lists incidents while tests poll.
+			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create temporal server on %s: %w", frontend, err)
+	}
+	if err := srv.Start(); err != nil {
+		_ = srv.Stop()
+		return nil, fmt.Errorf("start temporal server on %s: %w", frontend, err)
+	}
+	s := &Server{srv: srv, address: frontend, namespace: opts.Namespace, dbPath: dbPath}
+
+	if err := s.awaitReady(ctx, opts); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// FrontendAddress is the host:port clients dial, e.g. "127.0.0.1:7233".
+func (s *Server) FrontendAddress() string { return s.address }
+
+// Namespace is the namespace created at start.
+func (s *Server) Namespace() string { return s.namespace }
+
+// Stop stops all services gracefully. Calling it again returns the first result.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		if err := s.srv.Stop(); err != nil {
+			s.stopErr = fmt.Errorf("stop temporal server on %s: %w", s.address, err)
+		}
+	})
+	return s.stopErr
+}
+
+func (o *Options) validate() error {
+	if o.IP == "" {
+		o.IP = defaultIP
+	}
+	if net.ParseIP(o.IP) == nil {
+		return fmt.Errorf("temporal server ip %q is not an IP address", o.IP)
+	}
+	if o.FrontendPort < 0 || o.FrontendPort > 65535 {
+		return fmt.Errorf("temporal frontend port %d is out of range 0-65535", o.FrontendPort)
+	}
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	switch {
+	case o.InMemory && o.DataDir != "":
+		return fmt.Errorf("temporal data dir %s given for an in-memory server", o.DataDir)
+	case !o.InMemory && o.DataDir == "":
+		return errors.New("temporal data dir is required unless the server is in memory")
+	case strings.ContainsAny(o.DataDir, "?#%"):
+		// The path goes into a SQLite "file:" URI, where these are syntax.
+		return fmt.Errorf("temporal data dir %q must not contain '?', '#' or '%%'", o.DataDir)
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.SearchAttributes)) {
+		typ := o.SearchAttributes[name]
+		if name == "" || sadefs.IsReserved(name) {
+			return fmt.Errorf("search attribute name %q is empty or reserved by temporal", name)
+		}
+		if _, ok := enumspb.IndexedValueType_name[int32(typ)]; !ok || typ == enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED {
+			return fmt.Errorf("search attribute %s has invalid type %d", name, typ)
+		}
+	}
+	return nil
+}
+
+// prepareStore returns the SQLite configuration, creating the data dir and
+// the schema when the database file does not exist yet.
+func prepareStore(opts Options) (*config.SQL, string, error) {
+	if opts.InMemory {
+		// A fresh name per server: in-memory SQLite databases with a shared
+		// cache are process-wide, keyed by name.
+		name := "quench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		return &config.SQL{
+			PluginName:        sqliteplugin.PluginName,
+			DatabaseName:      name,
+			ConnectAttributes: map[string]string{"mode": "memory", "cache": "shared"},
+		}, ":memory:" + name, nil
+	}
+
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("create temporal data dir %s: %w", opts.DataDir, err)
+	}
+	dbPath := filepath.Join(opts.DataDir, DBFileName)
+	conf := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		DatabaseName:      dbPath,
+		ConnectAttributes: map[string]string{"mode": "rwc"},
+	}
+	switch _, err := os.Stat(dbPath); {
+	case errors.Is(err, os.ErrNotExist):
+		if err := sqliteschema.SetupSchema(conf); err != nil {
+			// Leave no half-initialised file behind: the next start would
+			// take it for a complete database.
+			for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+				_ = os.Remove(dbPath + suffix)
+			}
+			return nil, "", fmt.Errorf("create temporal schema in %s: %w", dbPath, err)
+		}
+	case err != nil:
+		return nil, "", fmt.Errorf("check temporal database %s: %w", dbPath, err)
+	}
+	return conf, dbPath, nil
+}
+
+func buildConfig(opts Options, sqlConf *config.SQL) (*config.Config, error) {
+	port := opts.FrontendPort
+	if port == 0 {
+		p, err := freePort(opts.IP)
+		if err != nil {
+			return nil, err
+		}
+		port = p
+	} else if err := checkPortFree(opts.IP, port); err != nil {
+		return nil, err
+	}
+
+	// Clients inside this process reach a wildcard-bound frontend on loopback.
+	dialIP := opts.IP
+	if net.ParseIP(dialIP).IsUnspecified() {
+		dialIP = defaultIP
+	}
+	frontend := net.JoinHostPort(dialIP, strconv.Itoa(port))
+
+	conf := &config.Config{}
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = dialIP
+	conf.Persistence = config.Persistence{
+		DefaultStore:     storeName,
+		VisibilityStore:  storeName,
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlConf}},
+	}
+	conf.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace:    false,
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+		},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{
+		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: port, BindOnIP: opts.IP}},
+	}
+	// History, matching and the internal worker only talk to each other.
+	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+		p, err := freePort(defaultIP)
+		if err != nil {
+			return nil, err
+		}
+		conf.Services[string(svc)] = config.Service{RPC: config.RPC{GRPCPort: p, BindOnIP: defaultIP}}
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = frontend
+	return conf, nil
+}
+
+func staticHosts(conf *config.Config, frontend string) map[primitives.ServiceName]static.Hosts {
+	hosts := map[primitives.ServiceName]static.Hosts{
+		primitives.FrontendService: static.SingleLocalHost(frontend),
+	}
+	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+		port := conf.Services[string(svc)].RPC.GRPCPort
+		hosts[svc] = static.SingleLocalHost(net.JoinHostPort(defaultIP, strconv.Itoa(port)))
+	}
+	return hosts
+}
+
+// checkPortFree fails early with an error a user can act on; the server
+// itself would report a taken port deep inside its fx start-up.
+func checkPortFree(ip string, port int) error {
+	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("temporal frontend port %d on %s is in use (another quench dev or temporal server?); choose another with --temporal-port: %w", port, ip, ErrPortInUse)
+	}
+	if err != nil {
+		return fmt.Errorf("listen on temporal frontend address %s: %w", addr, err)
+	}
+	return l.Close()
+}
+
+// freePort asks the kernel for an unused port on ip. A connection closed from
+// the listening side leaves the port in TIME_WAIT, so Linux will not hand it
+// out again to another bind(:0) for a while, yet the server can still bind it
+// (Go sets SO_REUSEADDR).
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
+	}
+	defer l.Close()
+	addr := l.Addr().(*net.TCPAddr)
+	dialAddr := &net.TCPAddr{IP: addr.IP, Port: addr.Port}
+	if addr.IP.IsUnspecified() {
+		dialAddr.IP = net.ParseIP(defaultIP)
+	}
+	c, err := net.DialTCP("tcp", nil, dialAddr)
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
+	}
+	defer c.Close()
+	accepted, err := l.Accept()
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
+	}
+	_ = accepted.Close()
+	return addr.Port, nil
+}
+
+// awaitReady probes the frontend with real calls until it serves the
+// namespace, then registers the search attributes.
+func (s *Server) awaitReady(ctx context.Context, opts Options) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+
+	var c client.Client
+	var lastErr error
+	for c == nil {
+		attemptCtx, attemptCancel := context.WithTimeout(ctx, 2*time.Second)
+		cl, err := client.DialContext(attemptCtx, client.Options{
+			HostPort:  s.address,
+			Namespace: s.namespace,
+			Identity:  "quench-devserver",
+			Logger:    sdklog.NewStructuredLogger(slog.New(warnOnly{opts.Logger.Handler()})),
+		})
+		if err == nil {
+			_, err = cl.WorkflowService().DescribeNamespace(attemptCtx, &workflowservice.DescribeNamespaceRequest{Namespace: s.namespace})
+			if err != nil {
+				cl.Close()
+			} else {
+				c = cl
+			}
+		}
+		attemptCancel()
+		if err != nil {
+			lastErr = err
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("temporal frontend %s not ready (namespace %s): %w (last error: %v)", s.address, s.namespace, ctx.Err(), lastErr)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	defer c.Close()
+	return registerSearchAttributes(ctx, c.OperatorService(), s.namespace, s.dbPath, opts.SearchAttributes)
+}
+
+// registerSearchAttributes adds the attributes the namespace lacks and waits
+// until the server reports them. One registered with another type is an
+// error: SQLite visibility cannot change the type of a stored column.
+func registerSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace, dbPath string, want map[string]enumspb.IndexedValueType) error {
+	if len(want) == 0 {
+		return nil
+	}
+	missing := func() (map[string]enumspb.IndexedValueType, error) {
+		resp, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+		if err != nil {
+			return nil, fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
+		}
+		out := map[string]enumspb.IndexedValueType{}
+		for name, typ := range want {
+			got, ok := resp.GetCustomAttributes()[name]
+			switch {
+			case !ok:
+				out[name] = typ
+			case got != typ:
+				return nil, fmt.Errorf("search attribute %s of namespace %s is %s in %s, want %s (remove the data dir to start afresh)", name, namespace, got, dbPath, typ)
+			}
+		}
+		return out, nil
+	}
+
+	todo, err := missing()
+	if err != nil || len(todo) == 0 {
+		return err
+	}
+	_, err = op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: todo})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("add search attributes %v to namespace %s: %w", slices.Sorted(maps.Keys(todo)), namespace, err)
+	}
+	// The namespace cache refreshes every few seconds; until then the new
+	// attributes are not usable in workflows or queries.
+	for {
+		if todo, err = missing(); err != nil || len(todo) == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("search attributes %v of namespace %s not visible: %w", slices.Sorted(maps.Keys(todo)), namespace, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// warnOnly passes Warn and above: the SDK client used for the readiness
+// probe logs its connection chatter at Info.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }
