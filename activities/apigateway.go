@@ -18,12 +18,16 @@ import (
 const (
 	ActionThrottleUsagePlan        = "apigateway.throttle_usage_plan"
 	ActionRestoreUsagePlanThrottle = "apigateway.restore_usage_plan_throttle"
+	ActionDisableAPIKey            = "apigateway.disable_api_key"
+	ActionEnableAPIKey             = "apigateway.enable_api_key"
 )
 
 // APIGatewayAPI is the part of the API Gateway client the actions use.
 type APIGatewayAPI interface {
 	GetUsagePlan(ctx context.Context, in *apigateway.GetUsagePlanInput, opts ...func(*apigateway.Options)) (*apigateway.GetUsagePlanOutput, error)
 	UpdateUsagePlan(ctx context.Context, in *apigateway.UpdateUsagePlanInput, opts ...func(*apigateway.Options)) (*apigateway.UpdateUsagePlanOutput, error)
+	GetApiKey(ctx context.Context, in *apigateway.GetApiKeyInput, opts ...func(*apigateway.Options)) (*apigateway.GetApiKeyOutput, error)
+	UpdateApiKey(ctx context.Context, in *apigateway.UpdateApiKeyInput, opts ...func(*apigateway.Options)) (*apigateway.UpdateApiKeyOutput, error)
 }
 
 // APIGatewayActions throttle the API clients reach a model through.
@@ -66,6 +70,23 @@ func RegisterAPIGatewayActions(reg *Registry, p *AWSProvider) {
 				{Name: "prior_burst_limit", Type: "int", Description: "prior burst limit"},
 			},
 		}, Run: a.RestoreUsagePlanThrottle},
+		Action{Spec: runbooks.ActionSpec{
+			Name:        ActionDisableAPIKey,
+			Description: "Disable one API Gateway API key (a leaked key hammering a model); undo enables it again if it was enabled.",
+			Mutating:    true,
+			Args: []runbooks.ArgSpec{
+				{Name: "api_key_id", Type: "string", Required: true, Description: "API key id (not the key value)"},
+			},
+		}, Run: a.DisableAPIKey},
+		Action{Spec: runbooks.ActionSpec{
+			Name:        ActionEnableAPIKey,
+			Description: "Undo of apigateway.disable_api_key: enable the key again.",
+			Mutating:    true,
+			UndoOnly:    true,
+			Args: []runbooks.ArgSpec{
+				{Name: "api_key_id", Type: "string", Required: true, Description: "API key id"},
+			},
+		}, Run: a.EnableAPIKey},
 	)
 }
 
@@ -230,5 +251,91 @@ func (a *APIGatewayActions) RestoreUsagePlanThrottle(ctx context.Context, in Act
 		return ActionResult{}, fmt.Errorf("restore throttle of usage plan %s: %w", args.UsagePlanID, err)
 	}
 	res.Summary = fmt.Sprintf("restored usage plan %s to %s", args.UsagePlanID, want)
+	return res, nil
+}
+
+// readAPIKeyEnabled reads whether a key is enabled; the key's value is
+// never requested (includeValue stays unset).
+func readAPIKeyEnabled(ctx context.Context, c APIGatewayAPI, id string) (bool, error) {
+	out, err := c.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String(id)})
+	if err != nil {
+		return false, AWSError("apigateway", "GET", "/apikeys/"+id, err)
+	}
+	return out.Enabled, nil
+}
+
+// setAPIKeyEnabled patches /enabled and polls until it reads back.
+func (a *APIGatewayActions) setAPIKeyEnabled(ctx context.Context, c APIGatewayAPI, id string, enabled bool, beat func()) error {
+	_, err := c.UpdateApiKey(ctx, &apigateway.UpdateApiKeyInput{ApiKey: aws.String(id), PatchOperations: []agtypes.PatchOperation{
+		{Op: agtypes.OpReplace, Path: aws.String("/enabled"), Value: aws.String(strconv.FormatBool(enabled))},
+	}})
+	if err != nil {
+		return AWSError("apigateway", "PATCH", "/apikeys/"+id, err)
+	}
+	return PollUntil(ctx, a.poll, "api key "+id, beat, func(ctx context.Context) (bool, error) {
+		got, err := readAPIKeyEnabled(ctx, c, id)
+		return got == enabled, err
+	})
+}
+
+type apiKeyArgs struct {
+	APIKeyID string `json:"api_key_id"`
+}
+
+// DisableAPIKey disables one API key.
+func (a *APIGatewayActions) DisableAPIKey(ctx context.Context, in ActionInput) (ActionResult, error) {
+	return a.switchAPIKey(ctx, in, ActionDisableAPIKey, false)
+}
+
+// EnableAPIKey enables a key that DisableAPIKey disabled.
+func (a *APIGatewayActions) EnableAPIKey(ctx context.Context, in ActionInput) (ActionResult, error) {
+	return a.switchAPIKey(ctx, in, ActionEnableAPIKey, true)
+}
+
+func (a *APIGatewayActions) switchAPIKey(ctx context.Context, in ActionInput, action string, enable bool) (ActionResult, error) {
+	var args apiKeyArgs
+	if err := DecodeArgs(in.Args, &args); err != nil {
+		return ActionResult{}, err
+	}
+	if strings.TrimSpace(args.APIKeyID) == "" {
+		return ActionResult{}, invalidArg(action, "api_key_id is required")
+	}
+	verb := map[bool]string{true: "enable", false: "disable"}[enable]
+	c, err := a.clients(ctx, in.Incident)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	current, err := readAPIKeyEnabled(ctx, c, args.APIKeyID)
+	if err != nil {
+		return ActionResult{}, fmt.Errorf("%s api key %s: %w", verb, args.APIKeyID, err)
+	}
+	cp := newCheckpoint(ctx, current)
+	res := ActionResult{
+		Changed: cp.prior != enable,
+		DryRun:  in.DryRun,
+		Prior:   map[string]any{"enabled": cp.prior},
+		Output:  map[string]any{"api_key_id": args.APIKeyID, "enabled": enable},
+	}
+	switch {
+	case in.DryRun:
+		res.Changed = current != enable
+		res.Summary = fmt.Sprintf("would %s api key %s", verb, args.APIKeyID)
+		if !res.Changed {
+			res.Summary = fmt.Sprintf("api key %s is already %sd", args.APIKeyID, verb)
+		}
+		return res, nil
+	case current != enable:
+		if err := a.setAPIKeyEnabled(ctx, c, args.APIKeyID, enable, cp.beat); err != nil {
+			return ActionResult{}, fmt.Errorf("%s api key %s: %w", verb, args.APIKeyID, err)
+		}
+	}
+	if !res.Changed {
+		res.Summary = fmt.Sprintf("api key %s is already %sd", args.APIKeyID, verb)
+		return res, nil
+	}
+	res.Summary = fmt.Sprintf("%sd api key %s", verb, args.APIKeyID)
+	if !enable {
+		res.Undo = &UndoRecord{Action: ActionEnableAPIKey, Args: map[string]any{"api_key_id": args.APIKeyID}}
+	}
 	return res, nil
 }

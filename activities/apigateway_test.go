@@ -79,3 +79,47 @@ func TestThrottleUsagePlanDryRunThrottleAccessDeniedAndBadArgs(t *testing.T) {
 	_, err = a.ThrottleUsagePlan(context.Background(), actionInput(map[string]any{"usage_plan_id": "nope", "rate_limit": 1, "burst_limit": 1}))
 	assertNonRetryable(t, err, ErrNotFound, "/usageplans/nope")
 }
+
+func TestDisableAPIKeyContainsIdempotentlyAndUndoes(t *testing.T) {
+	srv, fake, a, undo := newTestAPIGateway(t)
+	undo[ActionEnableAPIKey] = a.EnableAPIKey
+	fake.AddAPIKey("key1", "partner", true)
+	fake.AddAPIKey("key2", "old", false)
+	in := actionInput(map[string]any{"api_key_id": "key1"})
+
+	if res := mustRun(t, a.DisableAPIKey, dryRun(in)); !res.Changed || res.Summary != "would disable api key key1" || len(mutatingOps(srv)) != 0 {
+		t.Errorf("dry run %+v calls %v", res, mutatingOps(srv))
+	}
+	res := mustRun(t, a.DisableAPIKey, in)
+	if fake.APIKeyEnabled("key1") || !res.Changed || res.Undo == nil {
+		t.Fatalf("after disable: enabled=%v result %+v", fake.APIKeyEnabled("key1"), res)
+	}
+	before := len(srv.MutatingCalls())
+	if again := mustRun(t, a.DisableAPIKey, in); again.Changed || len(srv.MutatingCalls()) != before {
+		t.Errorf("second run changed=%v", again.Changed)
+	}
+	mustUndo(t, srv, undo, res)
+	if !fake.APIKeyEnabled("key1") {
+		t.Error("key not enabled again after undo")
+	}
+
+	// A key that was already disabled stays disabled: no undo record.
+	if res := mustRun(t, a.DisableAPIKey, actionInput(map[string]any{"api_key_id": "key2"})); res.Changed || res.Undo != nil {
+		t.Errorf("already disabled key: %+v", res)
+	}
+}
+
+func TestDisableAPIKeyThrottleAccessDeniedNotFound(t *testing.T) {
+	srv, fake, a, _ := newTestAPIGateway(t)
+	fake.AddAPIKey("key1", "partner", true)
+	in := actionInput(map[string]any{"api_key_id": "key1"})
+	srv.InjectFault(awsfake.Fault{Operation: "UpdateApiKey", Code: "AccessDeniedException", Status: 403})
+	_, err := a.DisableAPIKey(context.Background(), in)
+	assertNonRetryable(t, err, ErrAccessDenied, "apigateway:PATCH", "/apikeys/key1")
+	srv.InjectFault(awsfake.Fault{Operation: "UpdateApiKey", Code: "TooManyRequestsException", Status: 429, Times: 3})
+	if res := mustRun(t, a.DisableAPIKey, in); !res.Changed || fake.APIKeyEnabled("key1") {
+		t.Error("not disabled after three throttles")
+	}
+	_, err = a.DisableAPIKey(context.Background(), actionInput(map[string]any{"api_key_id": "nope"}))
+	assertNonRetryable(t, err, ErrNotFound, "/apikeys/nope")
+}

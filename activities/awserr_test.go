@@ -163,7 +163,7 @@ func TestRegisterAWSCommonRegistersEveryActionWithItsUndo(t *testing.T) {
 	undoOf := map[string]string{
 		ActionRevokeRoleSessions: ActionRestoreRolePolicy, ActionDenyRoleActions: ActionRestoreRolePolicy, ActionRevokeUserSessions: ActionRestoreUserPolicy,
 		ActionDeactivateAccessKeys: ActionReactivateAccessKeys, ActionLimitConcurrency: ActionRestoreConcurrency,
-		ActionThrottleUsagePlan: ActionRestoreUsagePlanThrottle, ActionSetParameter: ActionRestoreParameter,
+		ActionThrottleUsagePlan: ActionRestoreUsagePlanThrottle, ActionSetParameter: ActionRestoreParameter, ActionDisableAPIKey: ActionEnableAPIKey,
 	}
 	for action, undo := range undoOf {
 		spec, ok := reg.Action(action)
