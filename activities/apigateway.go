@@ -149,9 +149,9 @@ func (a *APIGatewayActions) writeThrottle(ctx context.Context, c APIGatewayAPI, 
 }
 
 type throttleUsagePlanArgs struct {
-	UsagePlanID string   `json:"usage_plan_id"`
-	RateLimit   *float64 `json:"rate_limit"`
-	BurstLimit  *int32   `json:"burst_limit"`
+	UsagePlanID string  `json:"usage_plan_id"`
+	RateLimit   *number `json:"rate_limit"`
+	BurstLimit  *int32  `json:"burst_limit"`
 }
 
 // ThrottleUsagePlan sets a usage plan's rate and burst limits.
@@ -168,7 +168,7 @@ func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in ActionInpu
 	case args.BurstLimit == nil || *args.BurstLimit < 0:
 		return ActionResult{}, invalidArg(ActionThrottleUsagePlan, "burst_limit is required and must be 0 or more")
 	}
-	target := throttleState{Set: true, RateLimit: *args.RateLimit, BurstLimit: *args.BurstLimit}
+	target := throttleState{Set: true, RateLimit: float64(*args.RateLimit), BurstLimit: *args.BurstLimit}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
 		return ActionResult{}, err
@@ -210,10 +210,10 @@ func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in ActionInpu
 }
 
 type restoreThrottleArgs struct {
-	UsagePlanID     string  `json:"usage_plan_id"`
-	HadThrottle     bool    `json:"had_throttle"`
-	PriorRateLimit  float64 `json:"prior_rate_limit"`
-	PriorBurstLimit int32   `json:"prior_burst_limit"`
+	UsagePlanID     string `json:"usage_plan_id"`
+	HadThrottle     bool   `json:"had_throttle"`
+	PriorRateLimit  number `json:"prior_rate_limit"`
+	PriorBurstLimit int32  `json:"prior_burst_limit"`
 }
 
 // RestoreUsagePlanThrottle puts back the prior throttle, or removes the
@@ -228,7 +228,7 @@ func (a *APIGatewayActions) RestoreUsagePlanThrottle(ctx context.Context, in Act
 	}
 	want := throttleState{}
 	if args.HadThrottle {
-		want = throttleState{Set: true, RateLimit: args.PriorRateLimit, BurstLimit: args.PriorBurstLimit}
+		want = throttleState{Set: true, RateLimit: float64(args.PriorRateLimit), BurstLimit: args.PriorBurstLimit}
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {

@@ -76,6 +76,12 @@ func TestThrottleUsagePlanDryRunThrottleAccessDeniedAndBadArgs(t *testing.T) {
 
 	_, err = a.ThrottleUsagePlan(context.Background(), actionInput(map[string]any{"usage_plan_id": "plan1", "rate_limit": "fast", "burst_limit": 4}))
 	assertNonRetryable(t, err, ErrInvalidArgument, "rate_limit")
+	if res := mustRun(t, a.ThrottleUsagePlan, actionInput(map[string]any{"usage_plan_id": "plan1", "rate_limit": "0.25", "burst_limit": 4})); !res.Changed {
+		t.Error("a numeric string rate_limit was not applied")
+	}
+	if got := fake.UsagePlanThrottle("plan1"); got == nil || got.RateLimit != 0.25 {
+		t.Errorf("throttle = %+v, want rate 0.25", got)
+	}
 	_, err = a.ThrottleUsagePlan(context.Background(), actionInput(map[string]any{"usage_plan_id": "nope", "rate_limit": 1, "burst_limit": 1}))
 	assertNonRetryable(t, err, ErrNotFound, "/usageplans/nope")
 }

@@ -51,7 +51,7 @@ func RegisterSSMActions(reg *Registry, p *AWSProvider) {
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{
 				{Name: "name", Type: "string", Required: true, Description: "parameter name, e.g. /quench/chat/kill_switch"},
-				{Name: "value", Type: "string", Required: true, Description: "value to set"},
+				{Name: "value", Type: "any", Required: true, Description: "value to set (a number or bool is stored as its text)"},
 				{Name: "type", Type: "string", Enum: []string{"String", "StringList"}, Description: "parameter type when it is created (default String); SecureString is refused"},
 			},
 		}, Run: a.SetParameter},
@@ -125,9 +125,9 @@ func (a *SSMActions) writeParameter(ctx context.Context, c SSMAPI, name string, 
 }
 
 type setParameterArgs struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-	Type  string `json:"type,omitempty"`
+	Name  string     `json:"name"`
+	Value scalarText `json:"value"`
+	Type  string     `json:"type,omitempty"`
 }
 
 // SetParameter sets a parameter, creating it if needed.
@@ -159,14 +159,15 @@ func (a *SSMActions) SetParameter(ctx context.Context, in ActionInput) (ActionRe
 	if err := refuseSecure(ActionSetParameter, args.Name, current); err != nil {
 		return ActionResult{}, err
 	}
-	target := parameterState{Exists: true, Value: args.Value, Type: args.Type}
+	value := string(args.Value)
+	target := parameterState{Exists: true, Value: value, Type: args.Type}
 	cp := newCheckpoint(ctx, current)
 	prior := cp.prior
 	res := ActionResult{
 		Changed: prior != target,
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"existed": prior.Exists, "value": prior.Value, "type": prior.Type},
-		Output:  map[string]any{"name": args.Name, "value": args.Value},
+		Output:  map[string]any{"name": args.Name, "value": value},
 	}
 	was := "did not exist"
 	if prior.Exists {
@@ -175,9 +176,9 @@ func (a *SSMActions) SetParameter(ctx context.Context, in ActionInput) (ActionRe
 	switch {
 	case in.DryRun:
 		res.Changed = current != target
-		res.Summary = fmt.Sprintf("would set parameter %s to %q (%s)", args.Name, args.Value, was)
+		res.Summary = fmt.Sprintf("would set parameter %s to %q (%s)", args.Name, value, was)
 		if !res.Changed {
-			res.Summary = fmt.Sprintf("parameter %s is already %q", args.Name, args.Value)
+			res.Summary = fmt.Sprintf("parameter %s is already %q", args.Name, value)
 		}
 		return res, nil
 	case current != target:
@@ -186,10 +187,10 @@ func (a *SSMActions) SetParameter(ctx context.Context, in ActionInput) (ActionRe
 		}
 	}
 	if !res.Changed {
-		res.Summary = fmt.Sprintf("parameter %s is already %q", args.Name, args.Value)
+		res.Summary = fmt.Sprintf("parameter %s is already %q", args.Name, value)
 		return res, nil
 	}
-	res.Summary = fmt.Sprintf("set parameter %s to %q (%s)", args.Name, args.Value, was)
+	res.Summary = fmt.Sprintf("set parameter %s to %q (%s)", args.Name, value, was)
 	res.Undo = &UndoRecord{Action: ActionRestoreParameter, Args: map[string]any{
 		"name": args.Name, "existed": prior.Exists, "prior_value": prior.Value, "prior_type": prior.Type,
 	}}

@@ -123,3 +123,14 @@ func TestThrottleUndoActionsDryRunMakeNoChange(t *testing.T) {
 		t.Errorf("dry-run undo made mutating calls %v", srv.MutatingCalls()[before:])
 	}
 }
+
+func TestSetParameterStoresNumbersAsText(t *testing.T) {
+	_, fake, a, _ := newTestSSM(t)
+	// ${{ steps.tighten.output.version }} may yield a number.
+	mustRun(t, a.SetParameter, actionInput(map[string]any{"name": "/quench/chat/guardrail_version", "value": 3}))
+	if v, _, _, _ := fake.Parameter("/quench/chat/guardrail_version"); v != "3" {
+		t.Errorf("value = %q, want 3", v)
+	}
+	_, err := a.SetParameter(context.Background(), actionInput(map[string]any{"name": "/quench/x", "value": []any{"a"}}))
+	assertNonRetryable(t, err, ErrInvalidArgument, "value")
+}
