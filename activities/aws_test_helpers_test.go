@@ -39,9 +39,9 @@ var testPoll = PollConfig{Interval: time.Millisecond, MaxInterval: 5 * time.Mill
 // provider whose real SDK clients talk to it. The SDK retries as in
 // production (standard mode, awsMaxAttempts attempts) with millisecond
 // backoff. When the test ends, every call the server received (ResetCalls
-// does not hide any) is checked against deploy/iam-policy.json; checking
-// per test, rather than once at the end of the binary, needs no TestMain
-// and names the test that made a call the policy does not allow.
+// does not hide any) is checked against deploy/iam-policy.json, so the
+// failure names the test whose calls the policy does not allow; TestMain
+// (policy_test.go) then checks the policy allows nothing no test needed.
 func newTestAWS(t *testing.T) (*awsfake.Server, *AWSProvider) {
 	t.Helper()
 	srv := awsfake.New()
@@ -56,11 +56,11 @@ func newTestAWS(t *testing.T) (*awsfake.Server, *AWSProvider) {
 		calls = append(calls, c)
 	})
 	t.Cleanup(func() {
+		srv.Close() // waits for requests in flight, so every call is recorded
 		mu.Lock()
 		defer mu.Unlock()
 		recordCalled(calls)
 		checkCallsAllowed(t, calls)
-		srv.Close()
 	})
 	cfg := srv.Config()
 	cfg.Retryer = func() aws.Retryer {
