@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -207,5 +208,18 @@ func TestIAMListsPaginate(t *testing.T) {
 	}
 	if pages != 2 || strings.Join(ids, ",") != "AKIA1,AKIA2,AKIA3" {
 		t.Errorf("pages=%d ids=%v, want 2 pages with every key once", pages, ids)
+	}
+}
+
+func TestConfigRetriesThrottlingQuickly(t *testing.T) {
+	srv := newServer(t)
+	awsfake.RegisterIAM(srv).AddRole("app", 3600)
+	srv.InjectFault(awsfake.Fault{Operation: "GetRole", Code: "Throttling", Status: 400, Times: 2})
+	start := time.Now()
+	if _, err := iam.NewFromConfig(srv.Config()).GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String("app")}); err != nil {
+		t.Fatalf("two throttles then success: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("retrying two throttles took %s; test configs should back off in milliseconds", d)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -127,7 +129,12 @@ func (s *Server) Config() aws.Config {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		BaseEndpoint: aws.String(s.URL),
 		// Keep SDK retries fast in tests; the retry count stays the SDK default (3 attempts).
-		Retryer: nil,
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.Backoff = retry.NewExponentialJitterBackoff(2 * time.Millisecond)
+				o.RateLimiter = ratelimit.None
+			})
+		},
 	}
 }
 
