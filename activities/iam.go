@@ -281,8 +281,8 @@ func samePolicy(a, b string) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// rolePolicyState is an inline role policy as read: absent, or its decoded document.
-type rolePolicyState struct {
+// policyState is an inline policy as read: absent, or its decoded document.
+type policyState struct {
 	Exists   bool   `json:"exists"`
 	Document string `json:"document,omitempty"`
 }
@@ -395,7 +395,7 @@ func (p inlinePolicy) op(verb string) string {
 
 // read returns the policy, absent or decoded: IAM returns documents
 // URL-encoded (RFC 3986).
-func (p inlinePolicy) read(ctx context.Context) (rolePolicyState, error) {
+func (p inlinePolicy) read(ctx context.Context) (policyState, error) {
 	var raw *string
 	var err error
 	if p.owner.kind == "user" {
@@ -411,16 +411,16 @@ func (p inlinePolicy) read(ctx context.Context) (rolePolicyState, error) {
 	}
 	var nse *iamtypes.NoSuchEntityException
 	if errors.As(err, &nse) {
-		return rolePolicyState{}, nil
+		return policyState{}, nil
 	}
 	if err != nil {
-		return rolePolicyState{}, AWSError("iam", p.op("Get"), p.String(), err)
+		return policyState{}, AWSError("iam", p.op("Get"), p.String(), err)
 	}
 	doc, err := url.PathUnescape(aws.ToString(raw))
 	if err != nil {
-		return rolePolicyState{}, fmt.Errorf("decode %s: %w", p, err)
+		return policyState{}, fmt.Errorf("decode %s: %w", p, err)
 	}
-	return rolePolicyState{Exists: true, Document: doc}, nil
+	return policyState{Exists: true, Document: doc}, nil
 }
 
 func (p inlinePolicy) put(ctx context.Context, doc string) error {
@@ -683,7 +683,7 @@ func (a *IAMActions) restoreInlinePolicy(ctx context.Context, in ActionInput, ac
 		return ActionResult{}, fmt.Errorf("restore %s: %w", p, err)
 	}
 	del := args.PriorDocument == ""
-	done := func(st rolePolicyState) bool {
+	done := func(st policyState) bool {
 		if del {
 			return !st.Exists
 		}

@@ -200,7 +200,7 @@ func TestRevokeRoleSessionsRetryKeepsTheFirstAttemptsPrior(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivityWithOptions(a.RevokeRoleSessions, activityOptions(ActionRevokeRoleSessions))
-	env.SetHeartbeatDetails(rolePolicyState{}) // attempt 1 saw no policy
+	env.SetHeartbeatDetails(policyState{}) // attempt 1 saw no policy
 	val, err := env.ExecuteActivity(ActionRevokeRoleSessions, actionInput(map[string]any{"role_name": "app"}))
 	if err != nil {
 		t.Fatal(err)
