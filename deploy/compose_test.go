@@ -203,6 +203,9 @@ func TestStartupOrderWaitsForHealthAndSetup(t *testing.T) {
 		t.Errorf("temporal must wait for temporal-schema to complete, got %+v", temporal.DependsOn)
 	}
 	for _, name := range []string{"quench-worker", "quench-serve"} {
+		if d := service(t, p, name).DependsOn["temporal"]; d.Condition != types.ServiceConditionHealthy {
+			t.Errorf("%s must wait for temporal to be healthy, got %+v", name, d)
+		}
 		if d := service(t, p, name).DependsOn["temporal-admin-tools"]; d.Condition != types.ServiceConditionCompletedSuccessfully {
 			t.Errorf("%s must wait for the search attributes (temporal-admin-tools completed), got %+v", name, d)
 		}
@@ -357,7 +360,7 @@ func TestSlackSecretsAreMountedAndNamedByFileVariables(t *testing.T) {
 			}) {
 				t.Errorf("%s: %s=%q is not a mounted secret (secrets %+v)", name, v, file, s.Secrets)
 			}
-			if _, plain := s.Environment[strings.TrimSuffix(v, "_FILE")]; plain {
+			if _, plain := s.Environment[strings.TrimSuffix(v, "_FILE")]; plain && file != "" {
 				t.Errorf("%s: both %s and %s are set; quench refuses that", name, v, strings.TrimSuffix(v, "_FILE"))
 			}
 		}
