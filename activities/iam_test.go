@@ -3,11 +3,14 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/quenchhq/quench/internal/awsfake"
 )
@@ -567,5 +570,125 @@ func TestCallerPrincipal(t *testing.T) {
 		if got := kind + " " + name; got != want {
 			t.Errorf("callerPrincipal(%q) = %q, want %q", arn, got, want)
 		}
+	}
+}
+
+// step is one action a test workflow runs.
+type step struct {
+	Action string
+	In     ActionInput
+}
+
+// containThenRollBack runs steps as activities by action name, then their
+// undo records in reverse, as the Incident workflow does on resolve.
+func containThenRollBack(ctx workflow.Context, steps []step) ([]ActionResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Millisecond, MaximumAttempts: 5},
+	})
+	var results []ActionResult
+	var undo []UndoRecord
+	for _, s := range steps {
+		var res ActionResult
+		if err := workflow.ExecuteActivity(ctx, s.Action, s.In).Get(ctx, &res); err != nil {
+			return results, err
+		}
+		results = append(results, res)
+		if res.Undo != nil {
+			undo = append(undo, *res.Undo)
+		}
+	}
+	for i := len(undo) - 1; i >= 0; i-- {
+		var res ActionResult
+		in := ActionInput{Incident: testIncident, Step: "undo", Args: undo[i].Args}
+		if err := workflow.ExecuteActivity(ctx, undo[i].Action, in).Get(ctx, &res); err != nil {
+			return results, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// TestContainAndRollBackThroughTemporal runs the actions as registered
+// activities (names, JSON payloads, retries, heartbeat checkpoints) and
+// checks rollback leaves every resource as it was. The SSM step's
+// verification read is throttled past the SDK's retries after its write
+// landed, so the activity is retried and must still undo to the value the
+// first attempt saw.
+func TestContainAndRollBackThroughTemporal(t *testing.T) {
+	srv, p := newTestAWS(t)
+	iamFake := fakeIAM(srv)
+	iamFake.AddRole("app", 3600)
+	iamFake.SetRolePolicy("app", "quench-deny-inc-42", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}`)
+	iamFake.AddUser("ci-bot")
+	iamFake.AddAccessKey("ci-bot", "AKIA1", "Active")
+	iamFake.AddAccessKey("ci-bot", "AKIA2", "Inactive")
+	fakeSSM(srv).SetParameter(killSwitch, "off", "String")
+	fakeLambda(srv).AddFunction("chat")
+	fakeLambda(srv).SetReservedConcurrency("chat", 25)
+	fakeAPIGateway(srv).AddUsagePlan("plan1", "gold", nil)
+	fakeAPIGateway(srv).AddAPIKey("key1", "partner", true)
+	before := map[string]any{
+		"role policies": iamFake.RolePolicies("app"), "user policies": iamFake.UserPolicies("ci-bot"),
+		"keys": iamFake.AccessKeyStatus("ci-bot", "AKIA1") + iamFake.AccessKeyStatus("ci-bot", "AKIA2"),
+	}
+	srv.InjectFault(awsfake.Fault{Operation: "GetParameter", Code: "ThrottlingException", Status: 400, After: 1, Times: awsMaxAttempts})
+
+	reg := NewRegistry()
+	RegisterAWSCommon(reg, p)
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(containThenRollBack)
+	reg.RegisterActivities(env)
+	steps := []step{
+		{ActionRevokeRoleSessions, actionInput(map[string]any{"role_name": "app"})},
+		{ActionDenyRoleActions, actionInput(map[string]any{"role_name": "app"})},
+		{ActionRevokeUserSessions, actionInput(map[string]any{"user_name": "ci-bot"})},
+		{ActionDeactivateAccessKeys, actionInput(map[string]any{"user_name": "ci-bot"})},
+		{ActionSetParameter, actionInput(map[string]any{"name": killSwitch, "value": "on"})},
+		{ActionLimitConcurrency, actionInput(map[string]any{"function_name": "chat", "reserved": 0})},
+		{ActionThrottleUsagePlan, actionInput(map[string]any{"usage_plan_id": "plan1", "rate_limit": 1, "burst_limit": 2})},
+		{ActionDisableAPIKey, actionInput(map[string]any{"api_key_id": "key1"})},
+	}
+	env.ExecuteWorkflow(containThenRollBack, steps)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var results []ActionResult
+	if err := env.GetWorkflowResult(&results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2*len(steps) {
+		t.Fatalf("%d results, want every step contained and undone: %+v", len(results), results)
+	}
+	if ssmStep := results[4]; !ssmStep.Changed || ssmStep.Undo == nil || ssmStep.Undo.Args["prior_value"] != "off" {
+		t.Errorf("retried set_parameter: %+v; want its undo to put back \"off\"", ssmStep)
+	}
+	faulted := 0
+	for _, c := range srv.Calls() {
+		if c.Operation == "GetParameter" && c.Faulted {
+			faulted++
+		}
+	}
+	if faulted != awsMaxAttempts || countCalls(srv, "PutParameter") != 2 {
+		t.Errorf("faulted verification reads = %d, PutParameter calls = %d; want %d (one failed attempt) and 2 (contain once, undo once)",
+			faulted, countCalls(srv, "PutParameter"), awsMaxAttempts)
+	}
+
+	after := map[string]any{
+		"role policies": iamFake.RolePolicies("app"), "user policies": iamFake.UserPolicies("ci-bot"),
+		"keys": iamFake.AccessKeyStatus("ci-bot", "AKIA1") + iamFake.AccessKeyStatus("ci-bot", "AKIA2"),
+	}
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("IAM after rollback = %v, want %v", after, before)
+	}
+	if v, _, _, _ := fakeSSM(srv).Parameter(killSwitch); v != "off" {
+		t.Errorf("kill switch after rollback = %q, want off", v)
+	}
+	if n, ok := fakeLambda(srv).ReservedConcurrency("chat"); !ok || n != 25 {
+		t.Errorf("reserved concurrency after rollback = %d, %v; want 25", n, ok)
+	}
+	if fakeAPIGateway(srv).UsagePlanThrottle("plan1") != nil || !fakeAPIGateway(srv).APIKeyEnabled("key1") {
+		t.Error("API Gateway not restored by rollback")
 	}
 }

@@ -42,6 +42,9 @@ type Fault struct {
 	Status  int // HTTP status: 400 for throttling (IAM uses 400 Throttling), 403, 500
 	Message string
 	Times   int // how many calls to fail; 0 means 1
+	// After lets that many matching calls through before failing, e.g. to
+	// fail a verification read but not the read before a write.
+	After int
 }
 
 // ServiceHandler serves one service's protocol. op is filled in by the
@@ -184,6 +187,10 @@ func (s *Server) takeFault(op string) (Fault, bool) {
 		f := &s.faults[i]
 		if f.Operation != "" && f.Operation != op {
 			continue
+		}
+		if f.After > 0 {
+			f.After--
+			return Fault{}, false
 		}
 		out := *f
 		f.Times--
