@@ -166,6 +166,9 @@ func RegisterIAMActions(reg *Registry, p *AWSProvider) {
 	)
 }
 
+// iamActionRE matches an IAM action or action pattern: service:Action*.
+var iamActionRE = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*?]+$`)
+
 // policyNameRE is IAM's pattern for policy names.
 var policyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
 
@@ -610,8 +613,13 @@ func (a *IAMActions) DenyRoleActions(ctx context.Context, in ActionInput) (Actio
 		args.Resources = []string{"*"}
 	}
 	for _, act := range args.Actions {
-		if !strings.Contains(act, ":") && act != "*" {
-			return ActionResult{}, invalidArg(ActionDenyRoleActions, "action %q: want service:Action, e.g. bedrock:InvokeModel", act)
+		if act != "*" && !iamActionRE.MatchString(act) {
+			return ActionResult{}, invalidArg(ActionDenyRoleActions, "action %q: want service:Action, e.g. bedrock:InvokeModel or bedrock:Invoke*", act)
+		}
+	}
+	for _, r := range args.Resources {
+		if r != "*" && !strings.HasPrefix(r, "arn:") {
+			return ActionResult{}, invalidArg(ActionDenyRoleActions, "resource %q: want \"*\" or an ARN", r)
 		}
 	}
 	c, err := a.clients(ctx, in.Incident)

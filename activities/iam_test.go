@@ -692,3 +692,22 @@ func TestContainAndRollBackThroughTemporal(t *testing.T) {
 		t.Error("API Gateway not restored by rollback")
 	}
 }
+
+func TestDenyRoleActionsRejectsMalformedActionsAndResources(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	for _, tc := range []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"role_name": "app", "actions": []any{"InvokeModel"}}, `action "InvokeModel"`},
+		{map[string]any{"role_name": "app", "actions": []any{"bedrock:Invoke Model"}}, `action "bedrock:Invoke Model"`},
+		{map[string]any{"role_name": "app", "resources": []any{"my-bucket"}}, `resource "my-bucket"`},
+	} {
+		_, err := a.DenyRoleActions(context.Background(), actionInput(tc.args))
+		assertNonRetryable(t, err, ErrInvalidArgument, tc.want)
+	}
+	if len(srv.Calls()) != 0 {
+		t.Errorf("bad arguments reached AWS: %v", srv.Calls())
+	}
+}
