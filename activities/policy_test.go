@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/runbooks"
 )
 
 type workerStatement struct {
@@ -272,4 +273,61 @@ func unusedPermissions() []string {
 		}
 	}
 	return unused
+}
+
+// TestBuiltinRunbooksCallTheCommonAWSActionsWithTheirArguments catches a
+// built-in runbook and an action spec drifting apart: the library skips a
+// built-in that does not validate, so nothing else would fail loudly.
+func TestBuiltinRunbooksCallTheCommonAWSActionsWithTheirArguments(t *testing.T) {
+	_, p := newTestAWS(t)
+	reg := NewRegistry()
+	RegisterAWSCommon(reg, p)
+	files, err := filepath.Glob(filepath.Join("..", "runbooks", "builtin", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no built-in runbooks found: %v", err)
+	}
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := runbooks.Parse(f, data)
+		if err != nil {
+			t.Fatalf("parse %s: %v", f, err)
+		}
+		for _, s := range rb.Steps {
+			spec, ok := reg.Action(s.Action)
+			if !ok {
+				continue
+			}
+			checked++
+			if err := runbooks.CheckArgs(spec, withPlaceholders(spec, s.With)); err != nil {
+				t.Errorf("%s step %s: %v", filepath.Base(f), s.ID, err)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no built-in runbook uses an IAM, Lambda, API Gateway or SSM action")
+	}
+}
+
+// withPlaceholders stands in a value of the declared type for every
+// ${{ }} argument, which is only known at run time.
+func withPlaceholders(spec runbooks.ActionSpec, with map[string]any) map[string]any {
+	types := map[string]string{}
+	for _, a := range spec.Args {
+		types[a.Name] = a.Type
+	}
+	out := map[string]any{}
+	for k, v := range with {
+		if s, ok := v.(string); ok && strings.Contains(s, "${{") {
+			v = map[string]any{"int": 1, "bool": true, "list": []any{"x"}, "map": map[string]any{}}[types[k]]
+			if v == nil {
+				v = "x"
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
