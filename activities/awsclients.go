@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"go.temporal.io/sdk/activity"
 )
@@ -24,11 +23,14 @@ const awsMaxAttempts = 5
 // AWS_PROFILE, AWS_REGION, environment keys, SSO, instance and task roles,
 // and endpoint overrides (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>).
 func LoadAWSProvider(ctx context.Context) (*AWSProvider, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = awsMaxAttempts })
-	}))
+	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load aws configuration: %w", err)
+	}
+	// AWS_MAX_ATTEMPTS or max_attempts in the profile win; otherwise ride
+	// out a little more throttling than the SDK's default 3 attempts.
+	if cfg.RetryMaxAttempts == 0 {
+		cfg.RetryMaxAttempts = awsMaxAttempts
 	}
 	return NewAWSProvider(cfg), nil
 }

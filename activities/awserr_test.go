@@ -124,6 +124,9 @@ func TestLoadAWSProviderHonoursEnvironment(t *testing.T) {
 	if !p.HasCredentials(context.Background()) {
 		t.Error("HasCredentials = false with keys in the environment")
 	}
+	if p.base.Region != "eu-central-1" || p.base.RetryMaxAttempts != awsMaxAttempts {
+		t.Errorf("region %q, max attempts %d; want eu-central-1 and %d", p.base.Region, p.base.RetryMaxAttempts, awsMaxAttempts)
+	}
 	a := NewSSMActions(p)
 	a.poll = testPoll
 	res := mustRun(t, a.SetParameter, actionInput(map[string]any{"name": killSwitch, "value": "on"}))
@@ -178,5 +181,18 @@ func TestRegisterAWSCommonRegistersEveryActionWithItsUndo(t *testing.T) {
 				t.Errorf("%s argument %q: want a snake_case name and a description", action, a.Name)
 			}
 		}
+	}
+}
+
+func TestLoadAWSProviderKeepsConfiguredMaxAttempts(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_MAX_ATTEMPTS", "9")
+	p, err := LoadAWSProvider(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.base.RetryMaxAttempts != 9 {
+		t.Errorf("RetryMaxAttempts = %d, want AWS_MAX_ATTEMPTS=9", p.base.RetryMaxAttempts)
 	}
 }
