@@ -245,9 +245,15 @@ func digest(h crypto.Hash, s string) []byte {
 func (v *SNSVerifier) cert(ctx context.Context, u string) (*x509.Certificate, error) {
 	v.mu.Lock()
 	e, ok := v.certs[u]
-	if ok && e.cert != nil && v.now().After(e.cert.NotAfter) {
-		delete(v.certs, u)
-		ok = false
+	if ok {
+		select {
+		case <-e.ready: // e.cert is only read once its fetch is done
+			if e.err == nil && v.now().After(e.cert.NotAfter) {
+				delete(v.certs, u)
+				ok = false
+			}
+		default:
+		}
 	}
 	if !ok {
 		if len(v.certs) >= maxCachedCerts {
