@@ -12,6 +12,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
+	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
 	"github.com/quenchhq/quench/internal/slacktestutil"
 	"github.com/quenchhq/quench/workflows"
 )
@@ -30,6 +31,7 @@ func TestSlackApproval(t *testing.T) {
 
 	t.Run("RequestPostedWithBlocks", func(t *testing.T) { t.Parallel(); testSlackRequestBlocks(t, newSlackWorld(t, c)) })
 	t.Run("ApproveClickResumesAndReplaces", func(t *testing.T) { t.Parallel(); testSlackApproveClick(t, newSlackWorld(t, c)) })
+	t.Run("DenyAsksReasonAndDenies", func(t *testing.T) { t.Parallel(); testSlackDeny(t, newSlackWorld(t, c)) })
 	t.Run("UnverifiedRequestsRefused", func(t *testing.T) { t.Parallel(); testSlackUnverified(t, newSlackWorld(t, c)) })
 	t.Run("RefusedClicksExplainedAndRecorded", func(t *testing.T) { t.Parallel(); testSlackRefusals(t, newSlackWorld(t, c)) })
 	t.Run("TwoDistinctApproversOneViaGroup", func(t *testing.T) { t.Parallel(); testSlackTwoApprovers(t, newSlackWorld(t, c)) })
@@ -119,6 +121,60 @@ func testSlackApproveClick(t *testing.T, w *slackWorld) {
 		t.Errorf("chat.update in channel %q, want %q", upd.Form.Get("channel"), msg.Channel)
 	}
 	checkDecided(t, "chat.update", upd, ":white_check_mark: Approved by <@U0ALICE> at ")
+
+	// A click on a copy of the message still showing buttons comes too late.
+	late := w.click(t, msg, "U0ALICE", activities.ActionApprove)
+	mustContain(t, "late click ephemeral", late.ephemeral, "not pending")
+	w.waitEvent(t, id, workflows.EventApprovalRejected, 15*time.Second, func(e workflows.Event) bool {
+		return e.Actor == "U0ALICE" && strings.Contains(e.Detail, "not pending")
+	})
+}
+
+func testSlackDeny(t *testing.T, w *slackWorld) {
+	const id = "slack-deny-1"
+	w.start(t, id, "carol", slackRunbook(basicApprovals))
+	msg := w.request(t, 1)
+
+	// Deny opens a dialog asking why; nothing is decided yet.
+	res := w.click(t, msg, "U0ALICE", activities.ActionDeny)
+	if res.status != http.StatusOK || res.ephemeral != "" {
+		t.Fatalf("deny click answered %d %s, ephemeral %q", res.status, res.body, res.ephemeral)
+	}
+	opened := w.fake.Calls(slacktestutil.ViewsOpen)
+	if len(opened) != 1 {
+		t.Fatalf("views.open called %d times, want 1", len(opened))
+	}
+	_, view, err := opened[0].OpenedView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := w.status(t, id); st.State != workflows.StateAwaitingApproval {
+		t.Fatalf("state %s after opening the deny dialog, want still awaiting approval", st.State)
+	}
+
+	body, err := slacktestutil.FormBody(slackapptest.DenySubmission(view, "U0ALICE", "traffic is legitimate (launch day)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, sig := slackapp.Sign(slackSecret, time.Now(), body)
+	if res := w.send(t, body, ts, sig); res.status != http.StatusOK {
+		t.Fatalf("deny submission answered %d %s", res.status, res.body)
+	}
+	st := waitFor(t, w.inc, id, "denied and stopped", func(st workflows.Status) bool { return st.State == workflows.StateContained })
+	if stepState(st, "gate") != workflows.StepDenied || stepState(st, "throttle") != workflows.StepSkipped {
+		t.Errorf("gate %s, throttle %s; want denied, skipped", stepState(st, "gate"), stepState(st, "throttle"))
+	}
+	if got := w.records.Writes(id + "/throttle"); got != 0 {
+		t.Errorf("the gated step ran %d times after a denial", got)
+	}
+	denied := eventsOf(w.timeline(t, id), workflows.EventApprovalDenied)
+	if len(denied) != 1 || denied[0].Actor != "U0ALICE" || !strings.Contains(denied[0].Detail, "traffic is legitimate (launch day)") {
+		t.Errorf("approval_denied = %+v, want one by U0ALICE with the reason", denied)
+	}
+	want := ":no_entry: Denied by <@U0ALICE> at "
+	upd := w.update(t, msg.TS)
+	checkDecided(t, "chat.update", upd, want)
+	mustContain(t, "chat.update", blockTexts(t, upd)[activities.BlockDecision], ": traffic is legitimate (launch day)")
 }
 
 // checkDecided checks a replaced request: the decision line, no buttons.
@@ -296,11 +352,19 @@ func testSlackEscalation(t *testing.T, w *slackWorld) {
   timeout: 5s
   escalate: {after: 2s, to: {slack_users: [U0BOSS], slack_groups: [S0LEADS]}}`))
 	root := w.request(t, 1)
+	// When the workflow learnt the thread: only an escalation after that
+	// can be threaded (on a loaded machine the 2s may pass first).
+	var threadKnown time.Time
+	eventually(t, 10*time.Second, "incident thread recorded", func() bool {
+		st := w.status(t, id)
+		if st.PendingApproval == nil || st.PendingApproval.Thread.TS == root.TS {
+			threadKnown = time.Now()
+			return true
+		}
+		return false
+	})
 
 	esc := w.request(t, 2)
-	if esc.Form.Get("thread_ts") != root.TS || esc.Form.Get("reply_broadcast") != "true" {
-		t.Errorf("escalation thread_ts %q broadcast %q; want a reply to %s also sent to the channel", esc.Form.Get("thread_ts"), esc.Form.Get("reply_broadcast"), root.TS)
-	}
 	b := blockTexts(t, esc)
 	mustContain(t, "escalation", b[activities.BlockEscalated], "Escalated", "<@U0BOSS>", "<!subteam^S0LEADS>")
 	mustContain(t, "escalation approvers", b[activities.BlockApprovers], "<@U0ALICE>", "<@U0BOSS>", "<!subteam^S0LEADS>")
@@ -329,6 +393,13 @@ func testSlackEscalation(t *testing.T, w *slackWorld) {
 		t.Errorf("denied %s after the request, before the 5s timeout", d)
 	}
 	mustContain(t, "escalation event", escalated[0].Detail, "U0BOSS", "S0LEADS")
+	if threadKnown.Before(escalated[0].Time) {
+		if esc.Form.Get("thread_ts") != root.TS || esc.Form.Get("reply_broadcast") != "true" {
+			t.Errorf("escalation thread_ts %q broadcast %q; want a reply to %s also sent to the channel", esc.Form.Get("thread_ts"), esc.Form.Get("reply_broadcast"), root.TS)
+		}
+	} else {
+		t.Logf("the request was posted only after the escalation was due; thread not checked")
+	}
 	mustContain(t, "denial event", denied[0].Detail, "timed out")
 	if denied[0].Actor != "" || len(eventsOf(tl, workflows.EventApprovalGranted)) != 0 {
 		t.Errorf("a clock decided as someone: %+v", tl)
