@@ -3,6 +3,7 @@ package devserver
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -20,6 +21,8 @@ type serverLogger struct {
 	// ctx carries the caller's values (not its cancellation): the server's
 	// logging interface has no context parameter.
 	ctx context.Context
+	// mute, when set, drops everything (see Server.Stop).
+	mute *atomic.Bool
 }
 
 var (
@@ -39,11 +42,11 @@ func (s serverLogger) Panic(msg string, tags ...tag.Tag)  { s.log(slog.LevelErro
 func (s serverLogger) Fatal(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
 
 func (s serverLogger) With(tags ...tag.Tag) log.Logger {
-	return serverLogger{l: s.l.With(attrsToArgs(tagsToAttrs(tags))...), min: s.min, ctx: s.ctx}
+	return serverLogger{l: s.l.With(attrsToArgs(tagsToAttrs(tags))...), min: s.min, ctx: s.ctx, mute: s.mute}
 }
 
 func (s serverLogger) log(level slog.Level, msg string, tags []tag.Tag) {
-	if level < s.min || !s.l.Enabled(s.ctx, level) {
+	if level < s.min || s.mute.Load() || !s.l.Enabled(s.ctx, level) {
 		return
 	}
 	s.l.LogAttrs(s.ctx, level, msg, tagsToAttrs(tags)...)

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -90,6 +91,7 @@ type Server struct {
 	namespace string
 	dbPath    string
 
+	stopping *atomic.Bool // mutes the server's logs once Stop begins
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -100,16 +102,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	logger := serverLogger{l: opts.Logger, min: slog.LevelWarn, ctx: context.WithoutCancel(ctx)}
+	stopping := &atomic.Bool{}
+	logger := serverLogger{l: opts.Logger, min: slog.LevelWarn, ctx: context.WithoutCancel(ctx), mute: stopping}
 
+	// Ports first: a taken port should fail before anything touches the disk.
+	ports, err := pickPorts(opts)
+	if err != nil {
+		return nil, err
+	}
 	sqlConf, dbPath, err := prepareStore(opts)
 	if err != nil {
 		return nil, err
 	}
-	conf, err := buildConfig(opts, sqlConf)
-	if err != nil {
-		return nil, err
-	}
+	conf := buildConfig(opts, ports, sqlConf)
 
 	// Creating the namespace with its search attributes directly in the store
 	// makes them usable at once on a fresh data dir. On an existing one this is
@@ -137,11 +142,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server on %s: %w", frontend, err)
 	}
+	s := &Server{srv: srv, address: frontend, namespace: opts.Namespace, dbPath: dbPath, stopping: stopping}
 	if err := srv.Start(); err != nil {
-		_ = srv.Stop()
+		_ = s.Stop()
 		return nil, fmt.Errorf("start temporal server on %s: %w", frontend, err)
 	}
-	s := &Server{srv: srv, address: frontend, namespace: opts.Namespace, dbPath: dbPath}
 
 	if err := s.awaitReady(ctx, opts); err != nil {
 		_ = s.Stop()
@@ -159,6 +164,9 @@ func (s *Server) Namespace() string { return s.namespace }
 // Stop stops all services gracefully. Calling it again returns the first result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
+		// Every in-flight long poll fails with "context canceled" at Error
+		// level while the services shut down: expected, and only alarming.
+		s.stopping.Store(true)
 		if err := s.srv.Stop(); err != nil {
 			s.stopErr = fmt.Errorf("stop temporal server on %s: %w", s.address, err)
 		}
@@ -242,18 +250,42 @@ func prepareStore(opts Options) (*config.SQL, string, error) {
 	return conf, dbPath, nil
 }
 
-func buildConfig(opts Options, sqlConf *config.SQL) (*config.Config, error) {
-	port := opts.FrontendPort
-	if port == 0 {
-		p, err := freePort(opts.IP)
-		if err != nil {
-			return nil, err
-		}
-		port = p
-	} else if err := checkPortFree(opts.IP, port); err != nil {
-		return nil, err
-	}
+// ports are the listening ports of one server run.
+type ports struct {
+	frontend, frontendHTTP int
+	// internal holds the gRPC ports of history, matching and worker.
+	internal map[primitives.ServiceName]int
+}
 
+var internalServices = []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService}
+
+func pickPorts(opts Options) (ports, error) {
+	p := ports{frontend: opts.FrontendPort, internal: map[primitives.ServiceName]int{}}
+	var err error
+	if p.frontend == 0 {
+		p.frontend, err = freePort(opts.IP)
+	} else {
+		err = checkPortFree(opts.IP, p.frontend)
+	}
+	if err != nil {
+		return p, err
+	}
+	// The frontend's HTTP API serves Nexus and the UI; without it the
+	// server warns at every start.
+	if p.frontendHTTP, err = freePort(opts.IP); err != nil {
+		return p, err
+	}
+	// History, matching and the internal worker only talk to each other.
+	for _, svc := range internalServices {
+		if p.internal[svc], err = freePort(defaultIP); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+func buildConfig(opts Options, ports ports, sqlConf *config.SQL) *config.Config {
+	port := ports.frontend
 	// Clients inside this process reach a wildcard-bound frontend on loopback.
 	dialIP := opts.IP
 	if net.ParseIP(dialIP).IsUnspecified() {
@@ -276,34 +308,34 @@ func buildConfig(opts Options, sqlConf *config.SQL) (*config.Config, error) {
 		MasterClusterName:        clusterName,
 		CurrentClusterName:       clusterName,
 		ClusterInformation: map[string]cluster.ClusterInformation{
-			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+			clusterName: {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             frontend,
+				HTTPAddress:            net.JoinHostPort(dialIP, strconv.Itoa(ports.frontendHTTP)),
+			},
 		},
 	}
 	conf.DCRedirectionPolicy.Policy = "noop"
 	conf.Services = map[string]config.Service{
-		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: port, BindOnIP: opts.IP}},
+		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: port, HTTPPort: ports.frontendHTTP, BindOnIP: opts.IP}},
 	}
-	// History, matching and the internal worker only talk to each other.
-	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
-		p, err := freePort(defaultIP)
-		if err != nil {
-			return nil, err
-		}
-		conf.Services[string(svc)] = config.Service{RPC: config.RPC{GRPCPort: p, BindOnIP: defaultIP}}
+	for _, svc := range internalServices {
+		conf.Services[string(svc)] = config.Service{RPC: config.RPC{GRPCPort: ports.internal[svc], BindOnIP: defaultIP}}
 	}
 	conf.Archival.History.State = "disabled"
 	conf.Archival.Visibility.State = "disabled"
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = frontend
-	return conf, nil
+	return conf
 }
 
 func staticHosts(conf *config.Config, frontend string) map[primitives.ServiceName]static.Hosts {
 	hosts := map[primitives.ServiceName]static.Hosts{
 		primitives.FrontendService: static.SingleLocalHost(frontend),
 	}
-	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+	for _, svc := range internalServices {
 		port := conf.Services[string(svc)].RPC.GRPCPort
 		hosts[svc] = static.SingleLocalHost(net.JoinHostPort(defaultIP, strconv.Itoa(port)))
 	}

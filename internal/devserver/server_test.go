@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,8 +47,8 @@ func quenchAttrs(names ...string) map[string]enumspb.IndexedValueType {
 }
 
 // waitForFinish marks itself contained, then waits for the finish signal or
-// an hour-long durable timer, whichever comes first.
-func waitForFinish(ctx workflow.Context) (string, error) {
+// a durable timer, whichever comes first.
+func waitForFinish(ctx workflow.Context, timeout time.Duration) (string, error) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, temporal.NewSearchAttributeKeyKeyword(saState).ValueSet("contained")); err != nil {
 		return "", err
 	}
@@ -58,19 +59,36 @@ func waitForFinish(ctx workflow.Context) (string, error) {
 		c.Receive(ctx, &by)
 		result = "finished by " + by
 	})
-	sel.AddFuture(workflow.NewTimer(ctx, time.Hour), func(workflow.Future) { result = "timed out" })
+	sel.AddFuture(workflow.NewTimer(ctx, timeout), func(workflow.Future) { result = "timed out" })
 	sel.Select(ctx)
 	return result, nil
 }
 
+// testLogger logs to t until the test's cleanups have run: the server leaves
+// goroutines behind after Stop that may still log, and t.Log after the end of
+// a test panics.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w := &tWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.done = true
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-type tWriter struct{ t testing.TB }
+type tWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
 
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w *tWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 
@@ -91,17 +109,26 @@ func start(t *testing.T, opts devserver.Options) *devserver.Server {
 	return s
 }
 
-// connect dials the server and runs a worker with waitForFinish until the
-// returned stop function is called (or the test ends).
-func connect(t *testing.T, s *devserver.Server) (client.Client, func()) {
+func stop(t *testing.T, s *devserver.Server) {
+	t.Helper()
+	began := time.Now()
+	if err := s.Stop(); err != nil {
+		t.Fatalf("stop dev server: %v", err)
+	}
+	t.Logf("dev server stopped in %s", time.Since(began))
+}
+
+// connect dials the frontend at addr and runs a worker with waitForFinish
+// until the returned stop function is called (or the test ends).
+func connect(t *testing.T, addr string) (client.Client, func()) {
 	t.Helper()
 	c, err := client.Dial(client.Options{
-		HostPort:  s.FrontendAddress(),
-		Namespace: s.Namespace(),
+		HostPort:  addr,
+		Namespace: devserver.DefaultNamespace,
 		Logger:    sdklog.NewStructuredLogger(testLogger(t)),
 	})
 	if err != nil {
-		t.Fatalf("dial %s: %v", s.FrontendAddress(), err)
+		t.Fatalf("dial %s: %v", addr, err)
 	}
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(waitForFinish)
@@ -120,9 +147,9 @@ func connect(t *testing.T, s *devserver.Server) (client.Client, func()) {
 	return c, stop
 }
 
-func startWorkflow(t *testing.T, c client.Client, id string) {
+func startWorkflow(t *testing.T, c client.Client, id string, timeout time.Duration) {
 	t.Helper()
-	_, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, waitForFinish)
+	_, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, waitForFinish, timeout)
 	if err != nil {
 		t.Fatalf("start workflow %s: %v", id, err)
 	}
@@ -162,13 +189,11 @@ func TestRestartKeepsWorkflowsAndTimers(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, devserver.DBFileName)); err != nil {
 		t.Fatalf("database file: %v", err)
 	}
-	c, stopClient := connect(t, first)
-	startWorkflow(t, c, "incident-1")
+	c, stopClient := connect(t, first.FrontendAddress())
+	startWorkflow(t, c, "incident-1", time.Hour)
 	waitListed(t, c, "ExecutionStatus = 'Running'", "incident-1")
 	stopClient()
-	if err := first.Stop(); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
+	stop(t, first)
 
 	_, port, _ := net.SplitHostPort(first.FrontendAddress())
 	opts.FrontendPort, _ = strconv.Atoi(port)
@@ -176,7 +201,7 @@ func TestRestartKeepsWorkflowsAndTimers(t *testing.T) {
 	if second.FrontendAddress() != first.FrontendAddress() {
 		t.Fatalf("restarted on %s, want %s", second.FrontendAddress(), first.FrontendAddress())
 	}
-	c, _ = connect(t, second)
+	c, _ = connect(t, second.FrontendAddress())
 	desc, err := c.DescribeWorkflowExecution(t.Context(), "incident-1", "")
 	if err != nil {
 		t.Fatalf("describe workflow after restart: %v", err)
@@ -203,19 +228,17 @@ func TestSearchAttributesQueryableAcrossRestarts(t *testing.T) {
 	query := saState + " = 'contained'"
 
 	first := start(t, devserver.Options{DataDir: dir, SearchAttributes: quenchAttrs(saState)})
-	c, stopClient := connect(t, first)
-	startWorkflow(t, c, "incident-before")
+	c, stopClient := connect(t, first.FrontendAddress())
+	startWorkflow(t, c, "incident-before", time.Hour)
 	waitListed(t, c, query, "incident-before")
 	stopClient()
-	if err := first.Stop(); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
+	stop(t, first)
 
 	// A later release registering one more attribute on the same data dir.
 	second := start(t, devserver.Options{DataDir: dir, SearchAttributes: quenchAttrs(saState, saRunbook)})
-	c, _ = connect(t, second)
+	c, _ = connect(t, second.FrontendAddress())
 	waitListed(t, c, query, "incident-before")
-	startWorkflow(t, c, "incident-after")
+	startWorkflow(t, c, "incident-after", time.Hour)
 	waitListed(t, c, query, "incident-after", "incident-before")
 
 	resp, err := c.OperatorService().ListSearchAttributes(t.Context(), &operatorservice.ListSearchAttributesRequest{Namespace: second.Namespace()})
@@ -234,9 +257,7 @@ func TestSearchAttributesQueryableAcrossRestarts(t *testing.T) {
 func TestSearchAttributeTypeConflictFails(t *testing.T) {
 	dir := t.TempDir()
 	s := start(t, devserver.Options{DataDir: dir, SearchAttributes: quenchAttrs(saState)})
-	if err := s.Stop(); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
+	stop(t, s)
 
 	_, err := devserver.Start(t.Context(), devserver.Options{
 		DataDir:          dir,
