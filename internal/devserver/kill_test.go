@@ -40,6 +40,7 @@ func runChildServer(dir string) {
 }
 
 func TestKilledServerResumesTimers(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childDirEnv+"="+dir)

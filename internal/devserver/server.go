@@ -58,8 +58,12 @@ const (
 	storeName    = "sqlite-default"
 )
 
-// ErrPortInUse is wrapped by Start when the frontend port is taken.
-var ErrPortInUse = errors.New("address already in use")
+var (
+	// ErrPortInUse is wrapped by Start when the frontend port is taken.
+	ErrPortInUse = errors.New("address already in use")
+	// ErrDataDirInUse is wrapped by Start when another server holds the data dir.
+	ErrDataDirInUse = errors.New("data dir in use")
+)
 
 // Options configures Start. The zero value plus DataDir (or InMemory) is usable.
 type Options struct {
@@ -92,6 +96,7 @@ type Server struct {
 	dbPath    string
 
 	stopping *atomic.Bool // mutes the server's logs once Stop begins
+	unlock   func()       // releases the data dir
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -110,10 +115,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlConf, dbPath, err := prepareStore(opts)
+	sqlConf, dbPath, unlock, err := prepareStore(opts)
 	if err != nil {
 		return nil, err
 	}
+	s := &Server{namespace: opts.Namespace, dbPath: dbPath, stopping: stopping, unlock: unlock}
+	defer func() {
+		if s.srv == nil { // failed before the server existed
+			unlock()
+		}
+	}()
 	conf := buildConfig(opts, ports, sqlConf)
 
 	// Creating the namespace with its search attributes directly in the store
@@ -142,7 +153,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server on %s: %w", frontend, err)
 	}
-	s := &Server{srv: srv, address: frontend, namespace: opts.Namespace, dbPath: dbPath, stopping: stopping}
+	s.srv, s.address = srv, frontend
 	if err := srv.Start(); err != nil {
 		_ = s.Stop()
 		return nil, fmt.Errorf("start temporal server on %s: %w", frontend, err)
@@ -170,6 +181,7 @@ func (s *Server) Stop() error {
 		if err := s.srv.Stop(); err != nil {
 			s.stopErr = fmt.Errorf("stop temporal server on %s: %w", s.address, err)
 		}
+		s.unlock()
 	})
 	return s.stopErr
 }
@@ -211,9 +223,9 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// prepareStore returns the SQLite configuration, creating the data dir and
-// the schema when the database file does not exist yet.
-func prepareStore(opts Options) (*config.SQL, string, error) {
+// prepareStore locks the data dir and returns the SQLite configuration,
+// creating the dir and the schema when the database file does not exist yet.
+func prepareStore(opts Options) (_ *config.SQL, dbPath string, unlock func(), err error) {
 	if opts.InMemory {
 		// A fresh name per server: in-memory SQLite databases with a shared
 		// cache are process-wide, keyed by name.
@@ -222,13 +234,21 @@ func prepareStore(opts Options) (*config.SQL, string, error) {
 			PluginName:        sqliteplugin.PluginName,
 			DatabaseName:      name,
 			ConnectAttributes: map[string]string{"mode": "memory", "cache": "shared"},
-		}, ":memory:" + name, nil
+		}, ":memory:" + name, func() {}, nil
 	}
 
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-		return nil, "", fmt.Errorf("create temporal data dir %s: %w", opts.DataDir, err)
+		return nil, "", nil, fmt.Errorf("create temporal data dir %s: %w", opts.DataDir, err)
 	}
-	dbPath := filepath.Join(opts.DataDir, DBFileName)
+	dbPath = filepath.Join(opts.DataDir, DBFileName)
+	if unlock, err = lockDataDir(opts.DataDir, dbPath+".lock"); err != nil {
+		return nil, "", nil, err
+	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
 	conf := &config.SQL{
 		PluginName:        sqliteplugin.PluginName,
 		DatabaseName:      dbPath,
@@ -242,12 +262,12 @@ func prepareStore(opts Options) (*config.SQL, string, error) {
 			for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
 				_ = os.Remove(dbPath + suffix)
 			}
-			return nil, "", fmt.Errorf("create temporal schema in %s: %w", dbPath, err)
+			return nil, "", nil, fmt.Errorf("create temporal schema in %s: %w", dbPath, err)
 		}
 	case err != nil:
-		return nil, "", fmt.Errorf("check temporal database %s: %w", dbPath, err)
+		return nil, "", nil, fmt.Errorf("check temporal database %s: %w", dbPath, err)
 	}
-	return conf, dbPath, nil
+	return conf, dbPath, unlock, nil
 }
 
 // ports are the listening ports of one server run.

@@ -179,6 +179,7 @@ func waitListed(t *testing.T, c client.Client, query string, ids ...string) {
 }
 
 func TestRestartKeepsWorkflowsAndTimers(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "state")
 	opts := devserver.Options{DataDir: dir, SearchAttributes: quenchAttrs(saState)}
 
@@ -224,6 +225,7 @@ func TestRestartKeepsWorkflowsAndTimers(t *testing.T) {
 }
 
 func TestSearchAttributesQueryableAcrossRestarts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	query := saState + " = 'contained'"
 
@@ -255,6 +257,7 @@ func TestSearchAttributesQueryableAcrossRestarts(t *testing.T) {
 }
 
 func TestSearchAttributeTypeConflictFails(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := start(t, devserver.Options{DataDir: dir, SearchAttributes: quenchAttrs(saState)})
 	stop(t, s)
@@ -270,6 +273,7 @@ func TestSearchAttributeTypeConflictFails(t *testing.T) {
 }
 
 func TestStartFailsClearlyWhenPortInUse(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +292,23 @@ func TestStartFailsClearlyWhenPortInUse(t *testing.T) {
 	}
 }
 
+func TestSecondServerOnSameDataDirFails(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := start(t, devserver.Options{DataDir: dir})
+
+	_, err := devserver.Start(t.Context(), devserver.Options{DataDir: dir, Logger: testLogger(t)})
+	if !errors.Is(err, devserver.ErrDataDirInUse) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second server on %s: err = %v, want ErrDataDirInUse naming the dir", dir, err)
+	}
+
+	// Stopping the first releases the dir.
+	stop(t, first)
+	start(t, devserver.Options{DataDir: dir})
+}
+
 func TestStopTwice(t *testing.T) {
+	t.Parallel()
 	s := start(t, devserver.Options{InMemory: true})
 	if err := s.Stop(); err != nil {
 		t.Fatalf("first stop: %v", err)
@@ -305,6 +325,7 @@ func TestStopTwice(t *testing.T) {
 }
 
 func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opts devserver.Options
