@@ -69,6 +69,7 @@ func FuzzParseAlertmanager(f *testing.F) {
 
 func FuzzParseEventBridge(f *testing.F) {
 	seedFiles(f, "eventbridge-*.json")
+	f.Add([]byte(`{"detail-type":"GuardDuty Finding","detail":{"type":"Recon:IAMUser/UserPermissions","severity":5}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		alerts, err := ParseEventBridge(b)
 		checkParsed(t, SourceEventBridge, alerts, err)
