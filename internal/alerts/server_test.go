@@ -354,6 +354,19 @@ func TestSNS(t *testing.T) {
 			t.Error("starter called")
 		}
 	})
+	t.Run("eventbridge event forwarded by sns is parsed", func(t *testing.T) {
+		ts := newTestServer(t, nil)
+		finding := string(readTestdata(t, "eventbridge-guardduty.json"))
+		body := snsBody(t, "sns-cloudwatch-alarm.json", func(e *SNSEnvelope) { e.Message, e.Subject = finding, nil })
+		code, resp, _ := ts.post(t, "/alerts/sns", body, nil)
+		if code != http.StatusAccepted || resp["routed"] != false {
+			t.Fatalf("status %d %v, want 202 unrouted (the GuardDuty route takes eventbridge only)", code, resp)
+		}
+		un := resp["unrouted"].([]any)[0].(map[string]any)
+		if un["alert"] != "Impact:IAMUser/AnomalousBehavior" || un["source"] != SourceSNS {
+			t.Errorf("unrouted = %v", un)
+		}
+	})
 	t.Run("signature version 2 verifies", func(t *testing.T) {
 		ts := newTestServer(t, nil)
 		body := snsBody(t, "sns-cloudwatch-alarm.json", func(e *SNSEnvelope) { e.SignatureVersion = "2" })
