@@ -86,6 +86,14 @@ func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, pol
 			p.Escalated = true
 			p.Approvers.add(approverSet{SlackUsers: policy.Escalate.To.SlackUsers, SlackGroups: policy.Escalate.To.SlackGroups, CLIUsers: policy.Escalate.To.CLIUsers})
 			s.event(ctx, EventApprovalEscalated, id, "", "no decision yet; escalated to "+strings.Join(approverSet{SlackUsers: policy.Escalate.To.SlackUsers, SlackGroups: policy.Escalate.To.SlackGroups, CLIUsers: policy.Escalate.To.CLIUsers}.describe(), ", "))
+			// The escalation replies in the incident thread, which the first
+			// request creates: give a slow (retrying) first post a moment.
+			if workflow.GetVersion(ctx, "escalate-after-first-post", workflow.DefaultVersion, 1) == 1 && !p.Notified {
+				_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return p.Notified || p.Decision != "" })
+			}
+			if p.Decision != "" {
+				break
+			}
 			s.requestApproval(ctx, p, planned, true)
 			continue
 		}
