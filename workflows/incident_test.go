@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -736,7 +736,9 @@ steps:
     with: {message: '` + strings.Join(parts, " ") + `'}
 `)
 	var resolve updateResult
-	h.at(time.Minute, func() { h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve) })
+	h.at(time.Minute, func() {
+		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve)
+	})
 	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
 	st := h.result()
 	if stepState(st, "show") != workflows.StepSucceeded {
