@@ -77,8 +77,12 @@ func (a *app) printStatus(st workflows.Status, o output) error {
 		return err
 	}
 	if p := st.PendingApproval; p != nil {
-		fmt.Fprintf(w, "\nwaiting for approval of %s: %s\n  %d of %d approvals (%s); approvers: %s; deadline %s\n  quench approve %s --step %s\n",
-			p.Step, p.Message, len(p.Approvals), p.Needed, strings.Join(p.Approvals, ", "), strings.Join(p.Approvers, ", "),
+		votes := ""
+		if len(p.Approvals) > 0 {
+			votes = " (" + strings.Join(p.Approvals, ", ") + ")"
+		}
+		fmt.Fprintf(w, "\nwaiting for approval of %s: %s\n  %d of %d approvals%s; approvers: %s; deadline %s\n  quench approve %s --step %s\n",
+			p.Step, p.Message, len(p.Approvals), p.Needed, votes, strings.Join(p.Approvers, ", "),
 			p.Deadline.UTC().Format(time.RFC3339), st.ID, p.Step)
 	}
 	pending := 0
