@@ -253,14 +253,15 @@ func renderString(s string, v Vars) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("evaluate %q: %w", p.text, err)
 		}
-		b.WriteString(text(g))
+		b.WriteString(InterpolatedText(g))
 	}
 	return b.String(), nil
 }
 
-// text formats an interpolated value: scalars as themselves, null as
-// nothing, lists and maps as JSON.
-func text(v any) string {
+// InterpolatedText formats a value the way ${{ }} interpolation writes it
+// into text: scalars as themselves, null as nothing, lists and maps as JSON.
+// Route templates in internal/alerts use it too, so both read alike.
+func InterpolatedText(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""

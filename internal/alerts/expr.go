@@ -1,10 +1,9 @@
 package alerts
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"github.com/quenchhq/quench/runbooks"
 	"strings"
 	"sync"
 
@@ -120,7 +119,7 @@ func (t *template) eval(alert map[string]any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.WriteString(textOf(v))
+		b.WriteString(runbooks.InterpolatedText(v))
 	}
 	return b.String(), nil
 }
@@ -166,24 +165,4 @@ func native(v ref.Val) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("result of type %s is not a string, number, bool or list", v.Type().TypeName())
-}
-
-func textOf(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case int:
-		return strconv.Itoa(v)
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }

@@ -93,7 +93,7 @@ func dedupKey(r *Route, rb *runbooks.Runbook, params map[string]any, av map[stri
 		if err != nil {
 			return "", err
 		}
-		key := textOf(v)
+		key := runbooks.InterpolatedText(v)
 		if key == "" {
 			return "", fmt.Errorf("%q rendered empty for this alert", r.DedupKey)
 		}
@@ -111,7 +111,7 @@ func dedupKey(r *Route, rb *runbooks.Runbook, params map[string]any, av map[stri
 	var b strings.Builder
 	b.WriteString(rb.Metadata.Name)
 	for _, k := range names {
-		b.WriteString("|" + k + "=" + textOf(params[k]))
+		b.WriteString("|" + k + "=" + runbooks.InterpolatedText(params[k]))
 	}
 	return b.String(), nil
 }
