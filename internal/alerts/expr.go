@@ -3,7 +3,6 @@ package alerts
 import (
 	"errors"
 	"fmt"
-	"github.com/quenchhq/quench/runbooks"
 	"strings"
 	"sync"
 
@@ -12,6 +11,8 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/ext"
+
+	"github.com/quenchhq/quench/runbooks"
 )
 
 // Route params and dedup keys are `${{ expr }}` templates over one variable,
