@@ -48,26 +48,7 @@ func approvalRequest() activities.ApprovalRequest {
 // blockText flattens what a reader sees in the blocks, by block id.
 func blockText(t *testing.T, blocks slack.Blocks) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	for _, b := range blocks.BlockSet {
-		switch b := b.(type) {
-		case *slack.HeaderBlock:
-			out[b.BlockID] = b.Text.Text
-		case *slack.SectionBlock:
-			out[b.BlockID] = b.Text.Text
-		case *slack.ContextBlock:
-			var parts []string
-			for _, e := range b.ContextElements.Elements {
-				if tb, ok := e.(*slack.TextBlockObject); ok {
-					parts = append(parts, tb.Text)
-				}
-			}
-			out[b.BlockID] = strings.Join(parts, " ")
-		case *slack.ActionBlock:
-			out[b.BlockID] = "actions"
-		}
-	}
-	return out
+	return slacktestutil.BlockText(blocks)
 }
 
 func buttons(blocks slack.Blocks) []*slack.ButtonBlockElement {

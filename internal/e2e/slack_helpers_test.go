@@ -285,32 +285,7 @@ func blockTexts(t *testing.T, c slacktestutil.Call) map[string]string {
 	if err != nil {
 		t.Fatalf("%s: %v", c.Method, err)
 	}
-	out := map[string]string{}
-	for _, b := range blocks.BlockSet {
-		switch b := b.(type) {
-		case *slack.HeaderBlock:
-			out[b.BlockID] = b.Text.Text
-		case *slack.SectionBlock:
-			out[b.BlockID] = b.Text.Text
-		case *slack.ContextBlock:
-			var parts []string
-			for _, e := range b.ContextElements.Elements {
-				if tb, ok := e.(*slack.TextBlockObject); ok {
-					parts = append(parts, tb.Text)
-				}
-			}
-			out[b.BlockID] = strings.Join(parts, " ")
-		case *slack.ActionBlock:
-			var ids []string
-			for _, e := range b.Elements.ElementSet {
-				if btn, ok := e.(*slack.ButtonBlockElement); ok {
-					ids = append(ids, btn.ActionID)
-				}
-			}
-			out[b.BlockID] = strings.Join(ids, " ")
-		}
-	}
-	return out
+	return slacktestutil.BlockText(blocks)
 }
 
 // buttons returns the message's buttons by action id.

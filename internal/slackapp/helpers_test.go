@@ -182,25 +182,4 @@ func (f *fixture) send(t *testing.T, payload any) *http.Response {
 }
 
 // blockTexts flattens blocks to text by block id.
-func blockTexts(blocks slack.Blocks) map[string]string {
-	out := map[string]string{}
-	for _, b := range blocks.BlockSet {
-		switch b := b.(type) {
-		case *slack.HeaderBlock:
-			out[b.BlockID] = b.Text.Text
-		case *slack.SectionBlock:
-			out[b.BlockID] = b.Text.Text
-		case *slack.ContextBlock:
-			var parts []string
-			for _, e := range b.ContextElements.Elements {
-				if tb, ok := e.(*slack.TextBlockObject); ok {
-					parts = append(parts, tb.Text)
-				}
-			}
-			out[b.BlockID] = strings.Join(parts, " ")
-		case *slack.ActionBlock:
-			out[b.BlockID] = "buttons"
-		}
-	}
-	return out
-}
+func blockTexts(blocks slack.Blocks) map[string]string { return slacktestutil.BlockText(blocks) }
