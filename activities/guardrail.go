@@ -210,38 +210,14 @@ func tightenGuardrail(d *bedrock.UpdateGuardrailInput, strength brtypes.Guardrai
 			continue
 		}
 		f := &out.ContentPolicyConfig.FiltersConfig[idx]
-		var what []string
-		if strengthRank[f.InputStrength] < strengthRank[strength] {
-			what = append(what, fmt.Sprintf("input %s→%s", strengthOrNone(f.InputStrength), strength))
-			f.InputStrength = strength
-		}
-		// A filter in detect-only mode (action NONE) or switched off blocks nothing.
-		if f.InputAction == brtypes.GuardrailContentFilterActionNone {
-			what = append(what, "input action NONE→BLOCK")
-			f.InputAction = brtypes.GuardrailContentFilterActionBlock
-		}
-		if f.InputEnabled != nil && !*f.InputEnabled {
-			what = append(what, "input enabled")
-			f.InputEnabled = aws.Bool(true)
-		}
+		what := tightenSide("input", &f.InputStrength, &f.InputAction, &f.InputEnabled, strength)
 		if t == brtypes.GuardrailContentFilterTypePromptAttack {
 			if f.OutputStrength != brtypes.GuardrailFilterStrengthNone {
 				what = append(what, fmt.Sprintf("output %s→NONE (required for PROMPT_ATTACK)", strengthOrNone(f.OutputStrength)))
 				f.OutputStrength = brtypes.GuardrailFilterStrengthNone
 			}
 		} else {
-			if strengthRank[f.OutputStrength] < strengthRank[strength] {
-				what = append(what, fmt.Sprintf("output %s→%s", strengthOrNone(f.OutputStrength), strength))
-				f.OutputStrength = strength
-			}
-			if f.OutputAction == brtypes.GuardrailContentFilterActionNone {
-				what = append(what, "output action NONE→BLOCK")
-				f.OutputAction = brtypes.GuardrailContentFilterActionBlock
-			}
-			if f.OutputEnabled != nil && !*f.OutputEnabled {
-				what = append(what, "output enabled")
-				f.OutputEnabled = aws.Bool(true)
-			}
+			what = append(what, tightenSide("output", &f.OutputStrength, &f.OutputAction, &f.OutputEnabled, strength)...)
 		}
 		if len(what) > 0 {
 			changes = append(changes, string(t)+" "+strings.Join(what, ", "))
@@ -394,4 +370,24 @@ func guardrailUpdateInput(g *bedrock.GetGuardrailOutput) *bedrock.UpdateGuardrai
 		in.AutomatedReasoningPolicyConfig = &brtypes.GuardrailAutomatedReasoningPolicyConfig{Policies: p.Policies, ConfidenceThreshold: p.ConfidenceThreshold}
 	}
 	return in
+}
+
+// tightenSide raises one direction (input or output) of a content filter:
+// strength to at least want, action BLOCK, enabled. It returns what changed.
+func tightenSide(dir string, strength *brtypes.GuardrailFilterStrength, action *brtypes.GuardrailContentFilterAction, enabled **bool, want brtypes.GuardrailFilterStrength) []string {
+	var what []string
+	if strengthRank[*strength] < strengthRank[want] {
+		what = append(what, fmt.Sprintf("%s %s→%s", dir, strengthOrNone(*strength), want))
+		*strength = want
+	}
+	// A filter in detect-only mode (action NONE) or switched off blocks nothing.
+	if *action == brtypes.GuardrailContentFilterActionNone {
+		what = append(what, dir+" action NONE→BLOCK")
+		*action = brtypes.GuardrailContentFilterActionBlock
+	}
+	if *enabled != nil && !**enabled {
+		what = append(what, dir+" enabled")
+		*enabled = aws.Bool(true)
+	}
+	return what
 }
