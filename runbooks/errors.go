@@ -1,62 +1,14 @@
 package runbooks
 
-import (
-	"fmt"
-	"sort"
-	"strings"
-)
+import "github.com/quenchhq/quench/internal/strictyaml"
 
-// Error is one problem in a runbook, at a position in its source.
-type Error struct {
-	Source string
-	// Line and Col are 1-based; 0 means unknown.
-	Line, Col int
-	Msg       string
-}
-
-// Error formats the problem as "source:line:col: message", leaving out what is unknown.
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.Source != "" {
-		b.WriteString(e.Source)
-		b.WriteString(":")
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "%d:", e.Line)
-		if e.Col > 0 {
-			fmt.Fprintf(&b, "%d:", e.Col)
-		}
-	}
-	if b.Len() > 0 {
-		b.WriteString(" ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// Error is one problem in a runbook, at a position in its source: Source,
+// Line and Col (1-based; 0 means unknown) and Msg. Its Error method
+// formats it as "source:line:col: message", leaving out what is unknown.
+// Routing files (internal/alerts) report their problems with it too.
+type Error = strictyaml.Error
 
 // Errors is every problem found in a runbook, in source order. Parse,
-// Validate and Load return it (as error) so callers can show them all at once.
-type Errors []*Error
-
-// Error joins the problems, one per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// err returns es as an error, or nil when there is nothing to report.
-func (es Errors) err() error {
-	if len(es) == 0 {
-		return nil
-	}
-	sort.SliceStable(es, func(i, j int) bool {
-		if es[i].Line != es[j].Line {
-			return es[i].Line < es[j].Line
-		}
-		return es[i].Col < es[j].Col
-	})
-	return es
-}
+// Validate and Load return it (as error) so callers can show them all at
+// once; its Error method joins them one per line.
+type Errors = strictyaml.Errors

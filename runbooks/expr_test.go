@@ -225,12 +225,3 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkCompile shows what the program cache saves per expression.
-func BenchmarkCompile(b *testing.B) {
-	for b.Loop() {
-		if _, _, err := build(`steps.deny.changed && params.limit > 2`); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

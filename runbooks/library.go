@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 //go:embed builtin/*.yaml
@@ -114,13 +114,7 @@ var OtherKinds = []string{"Routes"}
 
 // otherKind peeks at a YAML file's top-level kind.
 func otherKind(data []byte) bool {
-	var head struct {
-		Kind string `yaml:"kind"`
-	}
-	if yaml.Unmarshal(data, &head) != nil {
-		return false // Load reports the problem with its position
-	}
-	return contains(OtherKinds, head.Kind)
+	return slices.Contains(OtherKinds, FileKind(data)) // Load reports any problem with its position
 }
 
 // runbookFiles lists a directory's *.yaml and *.yml files, sorted.
@@ -150,7 +144,7 @@ func (l *Library) Get(name string) (*Runbook, bool) {
 // List returns every runbook, sorted by name.
 func (l *Library) List() []*Runbook {
 	out := make([]*Runbook, 0, len(l.byName))
-	for _, name := range sortedKeys(l.byName) {
+	for _, name := range slices.Sorted(maps.Keys(l.byName)) {
 		out = append(out, l.byName[name])
 	}
 	return out

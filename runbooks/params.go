@@ -3,9 +3,13 @@ package runbooks
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/quenchhq/quench/internal/strictyaml"
 )
 
 // ResolveParams turns `-p key=value` strings into the runbook's typed
@@ -17,7 +21,7 @@ import (
 func ResolveParams(rb *Runbook, given map[string]string) (map[string]any, error) {
 	typed := make(map[string]any, len(given))
 	var errs []error
-	for _, name := range sortedKeys(given) {
+	for _, name := range slices.Sorted(maps.Keys(given)) {
 		spec, ok := rb.Params[name]
 		if !ok {
 			typed[name] = given[name] // reported as unknown by resolve
@@ -46,7 +50,7 @@ func ResolveParams(rb *Runbook, given map[string]string) (map[string]any, error)
 func CheckParams(rb *Runbook, given map[string]any) (map[string]any, error) {
 	typed := make(map[string]any, len(given))
 	var errs []error
-	for _, name := range sortedKeys(given) {
+	for _, name := range slices.Sorted(maps.Keys(given)) {
 		spec, ok := rb.Params[name]
 		v := given[name]
 		if s, isString := v.(string); ok && isString && spec.Type != "string" {
@@ -71,10 +75,10 @@ func CheckParams(rb *Runbook, given map[string]any) (map[string]any, error) {
 // resolve checks typed values against the specs and fills in defaults.
 func resolve(rb *Runbook, given map[string]any) (map[string]any, error) {
 	var errs []error
-	declared := sortedKeys(rb.Params)
-	for _, name := range sortedKeys(given) {
+	declared := slices.Sorted(maps.Keys(rb.Params))
+	for _, name := range slices.Sorted(maps.Keys(given)) {
 		if _, ok := rb.Params[name]; !ok {
-			errs = append(errs, fmt.Errorf("unknown param %q for runbook %s%s (it takes %s)", name, rb.Metadata.Name, suggest(name, declared), orNoParams(declared)))
+			errs = append(errs, fmt.Errorf("unknown param %q for runbook %s%s (it takes %s)", name, rb.Metadata.Name, strictyaml.Suggest(name, declared), orNoParams(declared)))
 		}
 	}
 	out := make(map[string]any, len(rb.Params))
@@ -238,7 +242,7 @@ func checkValue(name string, spec ParamSpec, re *regexp.Regexp, v any) error {
 		if re != nil && !re.MatchString(s) {
 			return fmt.Errorf("param %q: %q does not match pattern %s", name, s, spec.Pattern)
 		}
-		if len(spec.Enum) > 0 && !contains(spec.Enum, s) {
+		if len(spec.Enum) > 0 && !slices.Contains(spec.Enum, s) {
 			return fmt.Errorf("param %q must be one of %s, got %q", name, list(spec.Enum), s)
 		}
 	}

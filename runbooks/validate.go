@@ -2,12 +2,17 @@ package runbooks
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/cel-go/cel"
+
+	"github.com/quenchhq/quench/internal/strictyaml"
+	"github.com/quenchhq/quench/internal/tmpl"
 )
 
 var (
@@ -39,10 +44,10 @@ const (
 // position. It is how the CLI, the library and tests read runbooks.
 func Load(source string, data []byte, cat Catalog) (*Runbook, error) {
 	rb, ps, errs := parse(source, data)
-	if err := errs.err(); err != nil {
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	if err := validate(rb, cat, ps).err(); err != nil {
+	if err := validate(rb, cat, ps).Err(); err != nil {
 		return nil, err
 	}
 	return rb, nil
@@ -64,7 +69,7 @@ func LoadFile(path string, cat Catalog) (*Runbook, error) {
 //
 // A nil catalog knows no actions, so every action step is an error.
 func Validate(rb *Runbook, cat Catalog) error {
-	return validate(rb, cat, nil).err()
+	return validate(rb, cat, nil).Err()
 }
 
 type validator struct {
@@ -84,7 +89,7 @@ func validate(rb *Runbook, cat Catalog, ps positions) Errors {
 		v.policyFields(*rb.Approvals, "approvals")
 	}
 	v.steps()
-	if !contains(onResolves, rb.OnResolve) {
+	if !slices.Contains(onResolves, rb.OnResolve) {
 		v.errorf("on_resolve", "on_resolve must be one of %s, got %q", list(onResolves), rb.OnResolve)
 	}
 	return v.errs
@@ -105,14 +110,14 @@ func (v *validator) at(path string) pos {
 	}
 	var i int
 	if _, err := fmt.Sscanf(path, "steps[%d]", &i); err == nil && i >= 0 && i < len(v.rb.Steps) {
-		return pos{v.rb.Steps[i].Line, 0}
+		return pos{Line: v.rb.Steps[i].Line}
 	}
 	return pos{}
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
 	at := v.at(path)
-	v.errs = append(v.errs, &Error{Source: v.rb.Source, Line: at.line, Col: at.col, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &Error{Source: v.rb.Source, Line: at.Line, Col: at.Col, Msg: fmt.Sprintf(format, args...)})
 }
 
 func list(vals []string) string { return strings.Join(vals, ", ") }
@@ -132,7 +137,7 @@ func (v *validator) header() {
 	if !namePattern.MatchString(rb.Metadata.Name) || len(rb.Metadata.Name) > maxNameLen {
 		v.errorf("metadata.name", "metadata.name %q must be lower-case letters, digits and dashes (at most %d)", rb.Metadata.Name, maxNameLen)
 	}
-	if !contains(Severities, rb.Metadata.Severity) {
+	if !slices.Contains(Severities, rb.Metadata.Severity) {
 		v.errorf("metadata.severity", "severity must be one of %s, got %q", list(Severities), rb.Metadata.Severity)
 	}
 }
@@ -144,7 +149,7 @@ func (v *validator) params() {
 		if !paramPattern.MatchString(name) {
 			v.errorf(path, "param name %q must be letters, digits and underscores, starting with a letter, so expressions can say params.%s", name, name)
 		}
-		if !contains(paramTypes, spec.Type) {
+		if !slices.Contains(paramTypes, spec.Type) {
 			v.errorf(path+".type", "param %q: type must be one of %s, got %q", name, list(paramTypes), spec.Type)
 			continue
 		}
@@ -181,7 +186,7 @@ func (v *validator) paramNames() []string {
 	if len(v.rb.ParamOrder) == len(v.rb.Params) {
 		return v.rb.ParamOrder
 	}
-	return sortedKeys(v.rb.Params)
+	return slices.Sorted(maps.Keys(v.rb.Params))
 }
 
 // policyFields checks the values of a policy block on their own; whether a
@@ -190,7 +195,7 @@ func (v *validator) policyFields(p ApprovalPolicy, path string) {
 	if p.MinApprovals < 0 {
 		v.errorf(path+".min_approvals", "min_approvals must be at least 1")
 	}
-	if p.OnTimeout != "" && !contains(onTimeouts, p.OnTimeout) {
+	if p.OnTimeout != "" && !slices.Contains(onTimeouts, p.OnTimeout) {
 		v.errorf(path+".on_timeout", "on_timeout must be one of %s, got %q (an approval is never granted by a clock)", list(onTimeouts), p.OnTimeout)
 	}
 }
@@ -200,7 +205,7 @@ func (v *validator) steps() {
 		v.errorf("steps", "a runbook needs at least one step")
 	}
 	for i, s := range v.rb.Steps {
-		path := index("steps", i)
+		path := strictyaml.Index("steps", i)
 		if !namePattern.MatchString(s.ID) || len(s.ID) > maxStepIDLen {
 			v.errorf(path+".id", "step id %q must be lower-case letters, digits and dashes (at most %d)", s.ID, maxStepIDLen)
 		} else if first, dup := v.stepIndex[s.ID]; dup {
@@ -210,7 +215,7 @@ func (v *validator) steps() {
 		}
 	}
 	for i, s := range v.rb.Steps {
-		path := index("steps", i)
+		path := strictyaml.Index("steps", i)
 		if s.When != "" {
 			v.expr(s.When, path+".when", i, true)
 		}
@@ -226,7 +231,7 @@ func (v *validator) steps() {
 		default:
 			v.errorf(path, "step %q needs exactly one of action, approval, notify or wait", s.ID)
 		}
-		if s.OnError != "" && !contains(onErrors, s.OnError) {
+		if s.OnError != "" && !slices.Contains(onErrors, s.OnError) {
 			v.errorf(path+".on_error", "on_error must be one of %s, got %q", list(onErrors), s.OnError)
 		}
 		if s.OnError == "escalate" {
@@ -236,7 +241,7 @@ func (v *validator) steps() {
 				v.errorf(path+".on_error", "step %q escalates on error, but the runbook's approvals block lists no approvers to escalate to", s.ID)
 			}
 		}
-		if s.OnDeny != "" && !contains(onDenies, s.OnDeny) {
+		if s.OnDeny != "" && !slices.Contains(onDenies, s.OnDeny) {
 			v.errorf(path+".on_deny", "on_deny must be one of %s, got %q", list(onDenies), s.OnDeny)
 		}
 		if r := s.Retry; r != nil {
@@ -264,9 +269,9 @@ func (v *validator) action(s Step, path string, i int) {
 	for j, a := range spec.Args {
 		known[j] = a.Name
 	}
-	for _, name := range sortedKeys(s.With) {
-		if !contains(known, name) {
-			v.errorf(path+".with."+name+keySuffix, "action %s has no argument %q%s (it takes %s)", s.Action, name, suggest(name, known), orNone(known))
+	for _, name := range slices.Sorted(maps.Keys(s.With)) {
+		if !slices.Contains(known, name) {
+			v.errorf(path+".with."+name+strictyaml.KeySuffix, "action %s has no argument %q%s (it takes %s)", s.Action, name, strictyaml.Suggest(name, known), orNone(known))
 		}
 	}
 	for _, a := range spec.Args {
@@ -297,29 +302,29 @@ func (v *validator) withTemplates(val any, path string, i int) {
 	case string:
 		v.templates(val, path, i)
 	case map[string]any:
-		for _, k := range sortedKeys(val) {
+		for _, k := range slices.Sorted(maps.Keys(val)) {
 			v.withTemplates(val[k], path+"."+k, i)
 		}
 	case []any:
 		for j, item := range val {
-			v.withTemplates(item, index(path, j), i)
+			v.withTemplates(item, strictyaml.Index(path, j), i)
 		}
 	}
 }
 
 // templates checks the ${{ }} expressions in one string.
 func (v *validator) templates(s, path string, i int) {
-	if !hasTemplate(s) {
+	if !tmpl.Has(s) {
 		return
 	}
-	parts, err := splitTemplate(s)
+	parts, err := tmpl.Split(s)
 	if err != nil {
 		v.errorf(path, "%v", err)
 		return
 	}
 	for _, p := range parts {
-		if p.expr {
-			v.expr(p.text, path, i, false)
+		if p.Expr {
+			v.expr(p.Text, path, i, false)
 		}
 	}
 }
@@ -327,34 +332,34 @@ func (v *validator) templates(s, path string, i int) {
 // expr compiles an expression used by step i and checks what it refers to:
 // only declared params and steps that run before step i.
 func (v *validator) expr(expr, path string, i int, wantBool bool) {
-	if wantBool && hasTemplate(expr) {
-		v.errorf(path, "when: is an expression already; write %q without ${{ }}", strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(expr), openTmpl), closeTmpl)))
+	if wantBool && tmpl.Has(expr) {
+		v.errorf(path, "when: is an expression already; write %q without ${{ }}", strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(expr), tmpl.Open), tmpl.Close)))
 		return
 	}
-	c := compile(expr)
-	if c.err != nil {
-		v.errorf(path, "invalid expression %q: %v", expr, c.err)
+	x, err := engine.Compile(expr)
+	if err != nil {
+		v.errorf(path, "invalid expression %q: %v", expr, err)
 		return
 	}
 	if wantBool {
-		if t := c.ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
+		if t := x.AST().OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 			v.errorf(path, "when: expression %q is a %s, not a bool", expr, t)
 		}
 	}
 	seen := map[reference]bool{}
-	for _, r := range references(c.ast) {
+	for _, r := range references(x.AST()) {
 		if seen[r] {
 			continue
 		}
 		seen[r] = true
 		switch r.root {
 		case "incident":
-			if !contains(IncidentFields, r.name) {
-				v.errorf(path, "expression %q refers to unknown incident field %q%s (incident has %s)", expr, r.name, suggest(r.name, IncidentFields), list(IncidentFields))
+			if !slices.Contains(IncidentFields, r.name) {
+				v.errorf(path, "expression %q refers to unknown incident field %q%s (incident has %s)", expr, r.name, strictyaml.Suggest(r.name, IncidentFields), list(IncidentFields))
 			}
 		case "params":
 			if _, ok := v.rb.Params[r.name]; !ok {
-				v.errorf(path, "expression %q refers to undeclared param %q%s", expr, r.name, suggest(r.name, v.paramNames()))
+				v.errorf(path, "expression %q refers to undeclared param %q%s", expr, r.name, strictyaml.Suggest(r.name, v.paramNames()))
 			}
 		case "steps":
 			j, ok := v.stepIndex[r.name]
@@ -385,7 +390,7 @@ func (v *validator) approval(s Step, path string) {
 	if p.Timeout <= 0 {
 		v.errorf(where, "approval step %q needs a timeout greater than zero", s.ID)
 	}
-	if !contains(onTimeouts, p.OnTimeout) {
+	if !slices.Contains(onTimeouts, p.OnTimeout) {
 		return // reported by policyFields
 	}
 	if p.OnTimeout == "escalate" && p.Escalate == nil {
@@ -469,8 +474,8 @@ func CheckArgs(spec ActionSpec, args map[string]any) error {
 	for i, a := range spec.Args {
 		known[i] = a.Name
 	}
-	for _, name := range sortedKeys(args) {
-		if !contains(known, name) {
+	for _, name := range slices.Sorted(maps.Keys(args)) {
+		if !slices.Contains(known, name) {
 			problems = append(problems, fmt.Sprintf("unknown argument %q", name))
 		}
 	}
@@ -498,7 +503,7 @@ func CheckArgs(spec ActionSpec, args map[string]any) error {
 
 func hasTemplateValue(v any) bool {
 	s, ok := v.(string)
-	return ok && hasTemplate(s)
+	return ok && tmpl.Has(s)
 }
 
 // checkArg checks one argument's value against its spec. A string holding
@@ -516,7 +521,7 @@ func checkArg(a ArgSpec, val any) error {
 		if !ok {
 			return bad("a string")
 		}
-		if len(a.Enum) > 0 && !contains(a.Enum, s) {
+		if len(a.Enum) > 0 && !slices.Contains(a.Enum, s) {
 			return fmt.Errorf("argument %q must be one of %s, got %q", a.Name, list(a.Enum), s)
 		}
 	case "int":
