@@ -20,53 +20,11 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
-// IncidentRef tells an action which incident it acts for, so names it
-// creates (policy names, client tokens) are deterministic per incident.
-type IncidentRef struct {
-	ID       string `json:"id"`
-	Runbook  string `json:"runbook"`
-	Severity string `json:"severity"`
-	// RoleARN and Region, when set, are the AWS role to assume and the region to act in.
-	RoleARN string `json:"role_arn,omitempty"`
-	Region  string `json:"region,omitempty"`
-}
-
-// ActionInput is the single input of every action activity.
-type ActionInput struct {
-	Incident IncidentRef    `json:"incident"`
-	Step     string         `json:"step"`
-	Args     map[string]any `json:"args"`
-	// DryRun actions read state and report what they would change; they never mutate.
-	DryRun bool `json:"dry_run,omitempty"`
-}
-
-// UndoRecord is how to reverse what a step changed: an action and its arguments.
-type UndoRecord struct {
-	Action string         `json:"action"`
-	Args   map[string]any `json:"args"`
-}
-
-// ActionResult is the single result of every action activity.
-type ActionResult struct {
-	// Changed is true when the action changed something (or, in a dry run, would have).
-	Changed bool `json:"changed"`
-	// Summary is one human line: what was (or would be) done.
-	Summary string `json:"summary"`
-	// Prior is the state the action read before changing anything.
-	Prior map[string]any `json:"prior,omitempty"`
-	// Output is what later steps may use as steps.<id>.output.
-	Output map[string]any `json:"output,omitempty"`
-	// Undo reverses exactly what this step changed; nil when nothing changed.
-	Undo *UndoRecord `json:"undo,omitempty"`
-	// Warnings are things an operator should know (e.g. undo re-validates old tokens).
-	Warnings []string `json:"warnings,omitempty"`
-	DryRun   bool     `json:"dry_run,omitempty"`
-}
-
 // ActionFunc is the Go function behind an action.
-type ActionFunc func(ctx context.Context, in ActionInput) (ActionResult, error)
+type ActionFunc func(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error)
 
 // Action is a registered action: its spec and its activity.
 type Action struct {

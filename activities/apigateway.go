@@ -12,6 +12,7 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // API Gateway action names.
@@ -32,7 +33,7 @@ type APIGatewayAPI interface {
 
 // APIGatewayActions throttle the API clients reach a model through.
 type APIGatewayActions struct {
-	clients func(ctx context.Context, ref IncidentRef) (APIGatewayAPI, error)
+	clients func(ctx context.Context, ref contract.IncidentRef) (APIGatewayAPI, error)
 	poll    PollConfig
 }
 
@@ -155,31 +156,31 @@ type throttleUsagePlanArgs struct {
 }
 
 // ThrottleUsagePlan sets a usage plan's rate and burst limits.
-func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args throttleUsagePlanArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	switch {
 	case strings.TrimSpace(args.UsagePlanID) == "":
-		return ActionResult{}, invalidArg(ActionThrottleUsagePlan, "usage_plan_id is required")
+		return contract.ActionResult{}, invalidArg(ActionThrottleUsagePlan, "usage_plan_id is required")
 	case args.RateLimit == nil || *args.RateLimit < 0:
-		return ActionResult{}, invalidArg(ActionThrottleUsagePlan, "rate_limit is required and must be a number, 0 or more")
+		return contract.ActionResult{}, invalidArg(ActionThrottleUsagePlan, "rate_limit is required and must be a number, 0 or more")
 	case args.BurstLimit == nil || *args.BurstLimit < 0:
-		return ActionResult{}, invalidArg(ActionThrottleUsagePlan, "burst_limit is required and must be 0 or more")
+		return contract.ActionResult{}, invalidArg(ActionThrottleUsagePlan, "burst_limit is required and must be 0 or more")
 	}
 	target := throttleState{Set: true, RateLimit: float64(*args.RateLimit), BurstLimit: *args.BurstLimit}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := readThrottle(ctx, c, args.UsagePlanID)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("throttle usage plan %s: %w", args.UsagePlanID, err)
+		return contract.ActionResult{}, fmt.Errorf("throttle usage plan %s: %w", args.UsagePlanID, err)
 	}
 	cp := newCheckpoint(ctx, current)
 	prior := cp.prior
-	res := ActionResult{
+	res := contract.ActionResult{
 		Changed: prior != target,
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"had_throttle": prior.Set, "rate_limit": prior.RateLimit, "burst_limit": int(prior.BurstLimit)},
@@ -195,7 +196,7 @@ func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in ActionInpu
 		return res, nil
 	case current != target:
 		if err := a.writeThrottle(ctx, c, args.UsagePlanID, target, cp.beat); err != nil {
-			return ActionResult{}, fmt.Errorf("throttle usage plan %s: %w", args.UsagePlanID, err)
+			return contract.ActionResult{}, fmt.Errorf("throttle usage plan %s: %w", args.UsagePlanID, err)
 		}
 	}
 	if !res.Changed {
@@ -203,7 +204,7 @@ func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in ActionInpu
 		return res, nil
 	}
 	res.Summary = fmt.Sprintf("throttled usage plan %s to %s (was %s)", args.UsagePlanID, target, prior)
-	res.Undo = &UndoRecord{Action: ActionRestoreUsagePlanThrottle, Args: map[string]any{
+	res.Undo = &contract.UndoRecord{Action: ActionRestoreUsagePlanThrottle, Args: map[string]any{
 		"usage_plan_id": args.UsagePlanID, "had_throttle": prior.Set, "prior_rate_limit": prior.RateLimit, "prior_burst_limit": int(prior.BurstLimit),
 	}}
 	return res, nil
@@ -218,13 +219,13 @@ type restoreThrottleArgs struct {
 
 // RestoreUsagePlanThrottle puts back the prior throttle, or removes the
 // throttle from a plan that had none.
-func (a *APIGatewayActions) RestoreUsagePlanThrottle(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *APIGatewayActions) RestoreUsagePlanThrottle(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args restoreThrottleArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.UsagePlanID) == "" {
-		return ActionResult{}, invalidArg(ActionRestoreUsagePlanThrottle, "usage_plan_id is required")
+		return contract.ActionResult{}, invalidArg(ActionRestoreUsagePlanThrottle, "usage_plan_id is required")
 	}
 	want := throttleState{}
 	if args.HadThrottle {
@@ -232,13 +233,13 @@ func (a *APIGatewayActions) RestoreUsagePlanThrottle(ctx context.Context, in Act
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := readThrottle(ctx, c, args.UsagePlanID)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore throttle of usage plan %s: %w", args.UsagePlanID, err)
+		return contract.ActionResult{}, fmt.Errorf("restore throttle of usage plan %s: %w", args.UsagePlanID, err)
 	}
-	res := ActionResult{Changed: current != want, DryRun: in.DryRun, Prior: map[string]any{"had_throttle": current.Set, "rate_limit": current.RateLimit, "burst_limit": int(current.BurstLimit)}}
+	res := contract.ActionResult{Changed: current != want, DryRun: in.DryRun, Prior: map[string]any{"had_throttle": current.Set, "rate_limit": current.RateLimit, "burst_limit": int(current.BurstLimit)}}
 	switch {
 	case !res.Changed:
 		res.Summary = fmt.Sprintf("usage plan %s already has %s", args.UsagePlanID, want)
@@ -248,7 +249,7 @@ func (a *APIGatewayActions) RestoreUsagePlanThrottle(ctx context.Context, in Act
 		return res, nil
 	}
 	if err := a.writeThrottle(ctx, c, args.UsagePlanID, want, nil); err != nil {
-		return ActionResult{}, fmt.Errorf("restore throttle of usage plan %s: %w", args.UsagePlanID, err)
+		return contract.ActionResult{}, fmt.Errorf("restore throttle of usage plan %s: %w", args.UsagePlanID, err)
 	}
 	res.Summary = fmt.Sprintf("restored usage plan %s to %s", args.UsagePlanID, want)
 	return res, nil
@@ -283,34 +284,34 @@ type apiKeyArgs struct {
 }
 
 // DisableAPIKey disables one API key.
-func (a *APIGatewayActions) DisableAPIKey(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *APIGatewayActions) DisableAPIKey(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	return a.switchAPIKey(ctx, in, ActionDisableAPIKey, false)
 }
 
 // EnableAPIKey enables a key that DisableAPIKey disabled.
-func (a *APIGatewayActions) EnableAPIKey(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *APIGatewayActions) EnableAPIKey(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	return a.switchAPIKey(ctx, in, ActionEnableAPIKey, true)
 }
 
-func (a *APIGatewayActions) switchAPIKey(ctx context.Context, in ActionInput, action string, enable bool) (ActionResult, error) {
+func (a *APIGatewayActions) switchAPIKey(ctx context.Context, in contract.ActionInput, action string, enable bool) (contract.ActionResult, error) {
 	var args apiKeyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.APIKeyID) == "" {
-		return ActionResult{}, invalidArg(action, "api_key_id is required")
+		return contract.ActionResult{}, invalidArg(action, "api_key_id is required")
 	}
 	verb := map[bool]string{true: "enable", false: "disable"}[enable]
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := readAPIKeyEnabled(ctx, c, args.APIKeyID)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("%s api key %s: %w", verb, args.APIKeyID, err)
+		return contract.ActionResult{}, fmt.Errorf("%s api key %s: %w", verb, args.APIKeyID, err)
 	}
 	cp := newCheckpoint(ctx, current)
-	res := ActionResult{
+	res := contract.ActionResult{
 		Changed: cp.prior != enable,
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"enabled": cp.prior},
@@ -326,7 +327,7 @@ func (a *APIGatewayActions) switchAPIKey(ctx context.Context, in ActionInput, ac
 		return res, nil
 	case current != enable:
 		if err := a.setAPIKeyEnabled(ctx, c, args.APIKeyID, enable, cp.beat); err != nil {
-			return ActionResult{}, fmt.Errorf("%s api key %s: %w", verb, args.APIKeyID, err)
+			return contract.ActionResult{}, fmt.Errorf("%s api key %s: %w", verb, args.APIKeyID, err)
 		}
 	}
 	if !res.Changed {
@@ -335,7 +336,7 @@ func (a *APIGatewayActions) switchAPIKey(ctx context.Context, in ActionInput, ac
 	}
 	res.Summary = fmt.Sprintf("%sd api key %s", verb, args.APIKeyID)
 	if !enable {
-		res.Undo = &UndoRecord{Action: ActionEnableAPIKey, Args: map[string]any{"api_key_id": args.APIKeyID}}
+		res.Undo = &contract.UndoRecord{Action: ActionEnableAPIKey, Args: map[string]any{"api_key_id": args.APIKeyID}}
 	}
 	return res, nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // AWSProvider hands out aws.Config values for an incident: the base config
@@ -33,7 +35,7 @@ func NewAWSProvider(base aws.Config) *AWSProvider {
 
 // Config returns the config to act for ref: ref.Region overrides the base
 // region; ref.RoleARN is assumed through STS (cross-account containment).
-func (p *AWSProvider) Config(_ context.Context, ref IncidentRef) (aws.Config, error) {
+func (p *AWSProvider) Config(_ context.Context, ref contract.IncidentRef) (aws.Config, error) {
 	key := ref.RoleARN + "|" + ref.Region
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // fakeRegistrars add services to every server newTestAWS starts. Test files
@@ -93,19 +94,19 @@ func mutatingOps(srv *awsfake.Server) []string {
 }
 
 // testIncident is the incident every AWS action test acts for.
-var testIncident = IncidentRef{ID: "inc-42", Runbook: "test", Severity: "high"}
+var testIncident = contract.IncidentRef{ID: "inc-42", Runbook: "test", Severity: "high"}
 
-func actionInput(args map[string]any) ActionInput {
-	return ActionInput{Incident: testIncident, Step: "contain", Args: args}
+func actionInput(args map[string]any) contract.ActionInput {
+	return contract.ActionInput{Incident: testIncident, Step: "contain", Args: args}
 }
 
-func dryRun(in ActionInput) ActionInput {
+func dryRun(in contract.ActionInput) contract.ActionInput {
 	in.DryRun = true
 	return in
 }
 
 // mustRun runs an action and fails the test on error.
-func mustRun(t *testing.T, fn ActionFunc, in ActionInput) ActionResult {
+func mustRun(t *testing.T, fn ActionFunc, in contract.ActionInput) contract.ActionResult {
 	t.Helper()
 	res, err := fn(context.Background(), in)
 	if err != nil {
@@ -117,7 +118,7 @@ func mustRun(t *testing.T, fn ActionFunc, in ActionInput) ActionResult {
 // mustUndo runs a result's undo record with the action of that name in
 // undo, then runs it again and checks the repeat changes nothing (a
 // rollback step may be retried).
-func mustUndo(t *testing.T, srv *awsfake.Server, undo map[string]ActionFunc, res ActionResult) ActionResult {
+func mustUndo(t *testing.T, srv *awsfake.Server, undo map[string]ActionFunc, res contract.ActionResult) contract.ActionResult {
 	t.Helper()
 	if res.Undo == nil {
 		t.Fatal("result has no undo record")
@@ -135,7 +136,7 @@ func mustUndo(t *testing.T, srv *awsfake.Server, undo map[string]ActionFunc, res
 	if err := json.Unmarshal(b, &args); err != nil {
 		t.Fatal(err)
 	}
-	in := ActionInput{Incident: testIncident, Step: "undo", Args: args}
+	in := contract.ActionInput{Incident: testIncident, Step: "undo", Args: args}
 	first := mustRun(t, fn, in)
 	if !first.Changed {
 		t.Errorf("undo %s changed nothing: %s", res.Undo.Action, first.Summary)

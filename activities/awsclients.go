@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"go.temporal.io/sdk/activity"
+
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // awsMaxAttempts is how many times the SDK tries a call (throttling and 5xx
@@ -148,8 +150,8 @@ func startTime(ctx context.Context, now func() time.Time) time.Time {
 // clientsFrom returns a function that builds a service client for an
 // incident (its region and assumed role applied). build is the service's
 // NewFromConfig, so AWS_ENDPOINT_URL_<SERVICE> is honoured.
-func clientsFrom[C any](p *AWSProvider, build func(aws.Config) C) func(context.Context, IncidentRef) (C, error) {
-	return func(ctx context.Context, ref IncidentRef) (C, error) {
+func clientsFrom[C any](p *AWSProvider, build func(aws.Config) C) func(context.Context, contract.IncidentRef) (C, error) {
+	return func(ctx context.Context, ref contract.IncidentRef) (C, error) {
 		cfg, err := p.Config(ctx, ref)
 		if err != nil {
 			var zero C

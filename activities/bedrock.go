@@ -14,6 +14,7 @@ import (
 	agenttypes "github.com/aws/aws-sdk-go-v2/service/bedrockagent/types"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Bedrock action names.
@@ -59,8 +60,8 @@ type BedrockAPI interface {
 // BedrockActions contains incidents in Bedrock agents, knowledge bases and
 // guardrails, and snapshots their configuration as evidence.
 type BedrockActions struct {
-	agentClients func(ctx context.Context, ref IncidentRef) (BedrockAgentAPI, error)
-	clients      func(ctx context.Context, ref IncidentRef) (BedrockAPI, error)
+	agentClients func(ctx context.Context, ref contract.IncidentRef) (BedrockAgentAPI, error)
+	clients      func(ctx context.Context, ref contract.IncidentRef) (BedrockAPI, error)
 	// Poll bounds the waits for aliases, agents, jobs and guardrails to settle.
 	Poll PollConfig
 }
@@ -205,59 +206,59 @@ type aliasArgs struct {
 }
 
 // PauseAgentAlias makes an alias reject invocations.
-func (b *BedrockActions) PauseAgentAlias(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) PauseAgentAlias(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args aliasArgs
 	if err := decodeActionArgs(ActionPauseAgentAlias, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := requireArgs(ActionPauseAgentAlias, "agent_id", args.AgentID, "alias_id", args.AliasID); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if args.PriorState != "" {
-		return ActionResult{}, invalidArg(ActionPauseAgentAlias, "unknown argument prior_state")
+		return contract.ActionResult{}, invalidArg(ActionPauseAgentAlias, "unknown argument prior_state")
 	}
 	res, err := b.setAliasState(ctx, in, args, agenttypes.AliasInvocationStateRejectInvocations)
 	if err != nil || !res.Changed || in.DryRun {
 		return res, err
 	}
-	res.Undo = &UndoRecord{Action: ActionRestoreAgentAlias, Args: map[string]any{
+	res.Undo = &contract.UndoRecord{Action: ActionRestoreAgentAlias, Args: map[string]any{
 		"agent_id": args.AgentID, "alias_id": args.AliasID, "prior_state": res.Prior["alias_invocation_state"],
 	}}
 	return res, nil
 }
 
 // RestoreAgentAlias puts an alias's invocation state back.
-func (b *BedrockActions) RestoreAgentAlias(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) RestoreAgentAlias(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args aliasArgs
 	if err := decodeActionArgs(ActionRestoreAgentAlias, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := requireArgs(ActionRestoreAgentAlias, "agent_id", args.AgentID, "alias_id", args.AliasID, "prior_state", args.PriorState); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	target := agenttypes.AliasInvocationState(args.PriorState)
 	if target != agenttypes.AliasInvocationStateAcceptInvocations && target != agenttypes.AliasInvocationStateRejectInvocations {
-		return ActionResult{}, invalidArg(ActionRestoreAgentAlias, "prior_state %q is not ACCEPT_INVOCATIONS or REJECT_INVOCATIONS", args.PriorState)
+		return contract.ActionResult{}, invalidArg(ActionRestoreAgentAlias, "prior_state %q is not ACCEPT_INVOCATIONS or REJECT_INVOCATIONS", args.PriorState)
 	}
 	return b.setAliasState(ctx, in, args, target)
 }
 
 // setAliasState moves an alias to target, resending what UpdateAgentAlias
 // would otherwise clear, and waits until the alias is PREPARED again.
-func (b *BedrockActions) setAliasState(ctx context.Context, in ActionInput, args aliasArgs, target agenttypes.AliasInvocationState) (ActionResult, error) {
+func (b *BedrockActions) setAliasState(ctx context.Context, in contract.ActionInput, args aliasArgs, target agenttypes.AliasInvocationState) (contract.ActionResult, error) {
 	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	resource := fmt.Sprintf("agent %s alias %s", args.AgentID, args.AliasID)
 	// An alias that is still UPDATING refuses updates; let it settle first.
 	cur, err := b.waitAlias(ctx, c, args, resource, nil, nil)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	cp := newCheckpoint(ctx, aliasPrior{Name: cur.AgentAliasName, Description: cur.Description, Routing: cur.RoutingConfiguration, State: aliasState(cur)})
 	prior := cp.prior
-	res := ActionResult{Prior: prior.asMap(), DryRun: in.DryRun}
+	res := contract.ActionResult{Prior: prior.asMap(), DryRun: in.DryRun}
 	verb := map[agenttypes.AliasInvocationState]string{
 		agenttypes.AliasInvocationStateRejectInvocations: "pause", agenttypes.AliasInvocationStateAcceptInvocations: "resume",
 	}[target]
@@ -278,11 +279,11 @@ func (b *BedrockActions) setAliasState(ctx context.Context, in ActionInput, args
 			AliasInvocationState: target,
 		})
 		if err != nil {
-			return ActionResult{}, AWSError(bedrockService, "UpdateAgentAlias", resource, err)
+			return contract.ActionResult{}, AWSError(bedrockService, "UpdateAgentAlias", resource, err)
 		}
 	}
 	if _, err := b.waitAlias(ctx, c, args, resource, cp.beat, func(a *agenttypes.AgentAlias) bool { return aliasState(a) == target }); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	res.Summary = fmt.Sprintf("%s %s: invocation state %s → %s, routing unchanged", map[string]string{"pause": "paused", "resume": "resumed"}[verb], resource, prior.State, target)
 	return res, nil
@@ -319,7 +320,7 @@ type agentKBArgs struct {
 }
 
 // DisableAgentKnowledgeBase disables a knowledge base in an agent's DRAFT and prepares the agent.
-func (b *BedrockActions) DisableAgentKnowledgeBase(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) DisableAgentKnowledgeBase(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	res, args, err := b.setAgentKBState(ctx, in, ActionDisableAgentKnowledgeBase, agenttypes.KnowledgeBaseStateDisabled)
 	if err != nil || !res.Changed {
 		return res, err
@@ -327,28 +328,28 @@ func (b *BedrockActions) DisableAgentKnowledgeBase(ctx context.Context, in Actio
 	res.Warnings = append(res.Warnings, publishedVersionsKeepServingKBMsg)
 	res.Summary += "; " + publishedVersionsKeepServingKBMsg
 	if !in.DryRun && res.Prior["knowledge_base_state"] == string(agenttypes.KnowledgeBaseStateEnabled) {
-		res.Undo = &UndoRecord{Action: ActionEnableAgentKnowledgeBase, Args: map[string]any{"agent_id": args.AgentID, "knowledge_base_id": args.KnowledgeBaseID}}
+		res.Undo = &contract.UndoRecord{Action: ActionEnableAgentKnowledgeBase, Args: map[string]any{"agent_id": args.AgentID, "knowledge_base_id": args.KnowledgeBaseID}}
 	}
 	return res, nil
 }
 
 // EnableAgentKnowledgeBase enables a knowledge base in an agent's DRAFT and prepares the agent.
-func (b *BedrockActions) EnableAgentKnowledgeBase(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) EnableAgentKnowledgeBase(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	res, _, err := b.setAgentKBState(ctx, in, ActionEnableAgentKnowledgeBase, agenttypes.KnowledgeBaseStateEnabled)
 	return res, err
 }
 
-func (b *BedrockActions) setAgentKBState(ctx context.Context, in ActionInput, action string, target agenttypes.KnowledgeBaseState) (ActionResult, agentKBArgs, error) {
+func (b *BedrockActions) setAgentKBState(ctx context.Context, in contract.ActionInput, action string, target agenttypes.KnowledgeBaseState) (contract.ActionResult, agentKBArgs, error) {
 	var args agentKBArgs
 	if err := decodeActionArgs(action, in.Args, &args); err != nil {
-		return ActionResult{}, args, err
+		return contract.ActionResult{}, args, err
 	}
 	if err := requireArgs(action, "agent_id", args.AgentID, "knowledge_base_id", args.KnowledgeBaseID); err != nil {
-		return ActionResult{}, args, err
+		return contract.ActionResult{}, args, err
 	}
 	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, args, err
+		return contract.ActionResult{}, args, err
 	}
 	resource := fmt.Sprintf("knowledge base %s of agent %s (DRAFT)", args.KnowledgeBaseID, args.AgentID)
 	get := func() (*agenttypes.AgentKnowledgeBase, error) {
@@ -360,11 +361,11 @@ func (b *BedrockActions) setAgentKBState(ctx context.Context, in ActionInput, ac
 	}
 	cur, err := get()
 	if err != nil {
-		return ActionResult{}, args, err
+		return contract.ActionResult{}, args, err
 	}
 	cp := newCheckpoint(ctx, string(cur.KnowledgeBaseState))
 	prior := agenttypes.KnowledgeBaseState(cp.prior)
-	res := ActionResult{Prior: map[string]any{"knowledge_base_state": string(prior), "description": aws.ToString(cur.Description)}, DryRun: in.DryRun}
+	res := contract.ActionResult{Prior: map[string]any{"knowledge_base_state": string(prior), "description": aws.ToString(cur.Description)}, DryRun: in.DryRun}
 	if prior == target {
 		res.Summary = fmt.Sprintf("%s already %s; nothing to do", resource, target)
 		return res, args, nil
@@ -379,16 +380,16 @@ func (b *BedrockActions) setAgentKBState(ctx context.Context, in ActionInput, ac
 			AgentId: aws.String(args.AgentID), AgentVersion: aws.String(agentDraft), KnowledgeBaseId: aws.String(args.KnowledgeBaseID),
 			KnowledgeBaseState: target, Description: cur.Description, // resent: an update without it clears it
 		}); err != nil {
-			return ActionResult{}, args, AWSError(bedrockService, "UpdateAgentKnowledgeBase", resource, err)
+			return contract.ActionResult{}, args, AWSError(bedrockService, "UpdateAgentKnowledgeBase", resource, err)
 		}
 	}
 	if err := b.prepareAgent(ctx, c, args.AgentID, cp.beat); err != nil {
-		return ActionResult{}, args, err
+		return contract.ActionResult{}, args, err
 	}
 	if after, err := get(); err != nil {
-		return ActionResult{}, args, err
+		return contract.ActionResult{}, args, err
 	} else if after.KnowledgeBaseState != target {
-		return ActionResult{}, args, fmt.Errorf("verify %s: state is %s after the update, want %s", resource, after.KnowledgeBaseState, target)
+		return contract.ActionResult{}, args, fmt.Errorf("verify %s: state is %s after the update, want %s", resource, after.KnowledgeBaseState, target)
 	}
 	res.Summary = fmt.Sprintf("set %s %s → %s and prepared the agent", resource, prior, target)
 	return res, args, nil
@@ -473,25 +474,25 @@ func jobTerminal(s agenttypes.IngestionJobStatus) bool {
 }
 
 // StopIngestionJobs stops every running ingestion job of a data source.
-func (b *BedrockActions) StopIngestionJobs(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) StopIngestionJobs(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args ingestionArgs
 	if err := decodeActionArgs(ActionStopIngestionJobs, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := requireArgs(ActionStopIngestionJobs, "knowledge_base_id", args.KnowledgeBaseID, "data_source_id", args.DataSourceID); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if args.ClientToken != "" {
-		return ActionResult{}, invalidArg(ActionStopIngestionJobs, "unknown argument client_token")
+		return contract.ActionResult{}, invalidArg(ActionStopIngestionJobs, "unknown argument client_token")
 	}
 	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	resource := fmt.Sprintf("data source %s of knowledge base %s", args.DataSourceID, args.KnowledgeBaseID)
 	running, err := listJobs(ctx, c, args, resource, runningJobStatuses)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	cp := newCheckpoint(ctx, running)
 	prior := cp.prior
@@ -501,7 +502,7 @@ func (b *BedrockActions) StopIngestionJobs(ctx context.Context, in ActionInput) 
 		ids = append(ids, j.ID)
 		priorJobs = append(priorJobs, map[string]any{"ingestion_job_id": j.ID, "status": j.Status})
 	}
-	res := ActionResult{Prior: map[string]any{"running_jobs": priorJobs}, DryRun: in.DryRun}
+	res := contract.ActionResult{Prior: map[string]any{"running_jobs": priorJobs}, DryRun: in.DryRun}
 	if len(prior) == 0 {
 		res.Summary = fmt.Sprintf("no ingestion job is running for %s; nothing to do", resource)
 		res.Output = map[string]any{"stopped_jobs": []any{}}
@@ -524,17 +525,17 @@ func (b *BedrockActions) StopIngestionJobs(ctx context.Context, in ActionInput) 
 		}
 		st, err := get(ctx)
 		if err != nil {
-			return ActionResult{}, err
+			return contract.ActionResult{}, err
 		}
 		if st == agenttypes.IngestionJobStatusStarting || st == agenttypes.IngestionJobStatusInProgress {
 			if _, err := c.StopIngestionJob(ctx, &bedrockagent.StopIngestionJobInput{KnowledgeBaseId: aws.String(args.KnowledgeBaseID), DataSourceId: aws.String(args.DataSourceID), IngestionJobId: aws.String(j.ID)}); err != nil {
 				// The job may have finished between the read and the stop.
 				var conflict *agenttypes.ConflictException
 				if !errors.As(err, &conflict) {
-					return ActionResult{}, AWSError(bedrockService, "StopIngestionJob", jobRes, err)
+					return contract.ActionResult{}, AWSError(bedrockService, "StopIngestionJob", jobRes, err)
 				}
 				if st, gerr := get(ctx); gerr != nil || !jobTerminal(st) {
-					return ActionResult{}, AWSError(bedrockService, "StopIngestionJob", jobRes, err)
+					return contract.ActionResult{}, AWSError(bedrockService, "StopIngestionJob", jobRes, err)
 				}
 			}
 		}
@@ -543,14 +544,14 @@ func (b *BedrockActions) StopIngestionJobs(ctx context.Context, in ActionInput) 
 			return jobTerminal(st), err
 		})
 		if err != nil {
-			return ActionResult{}, err
+			return contract.ActionResult{}, err
 		}
 		final[j.ID] = string(st)
 	}
 	res.Output = map[string]any{"stopped_jobs": toAnySlice(ids), "final_status": final}
 	res.Summary = fmt.Sprintf("stopped %d ingestion job(s) of %s: %s", len(ids), resource, strings.Join(ids, ", "))
 	if args.RestartOnUndo {
-		res.Undo = &UndoRecord{Action: ActionStartIngestionJob, Args: map[string]any{
+		res.Undo = &contract.UndoRecord{Action: ActionStartIngestionJob, Args: map[string]any{
 			"knowledge_base_id": args.KnowledgeBaseID, "data_source_id": args.DataSourceID,
 			"client_token": clientToken(in.Incident.ID, in.Step, args.KnowledgeBaseID, args.DataSourceID),
 		}}
@@ -561,24 +562,24 @@ func (b *BedrockActions) StopIngestionJobs(ctx context.Context, in ActionInput) 
 }
 
 // StartIngestionJob starts one ingestion job unless one is already running.
-func (b *BedrockActions) StartIngestionJob(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) StartIngestionJob(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args ingestionArgs
 	if err := decodeActionArgs(ActionStartIngestionJob, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := requireArgs(ActionStartIngestionJob, "knowledge_base_id", args.KnowledgeBaseID, "data_source_id", args.DataSourceID, "client_token", args.ClientToken); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	c, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	resource := fmt.Sprintf("data source %s of knowledge base %s", args.DataSourceID, args.KnowledgeBaseID)
 	running, err := listJobs(ctx, c, args, resource, runningJobStatuses)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
-	res := ActionResult{DryRun: in.DryRun}
+	res := contract.ActionResult{DryRun: in.DryRun}
 	if len(running) > 0 {
 		res.Summary = fmt.Sprintf("ingestion job %s is already running for %s; nothing to do", running[0].ID, resource)
 		return res, nil
@@ -593,7 +594,7 @@ func (b *BedrockActions) StartIngestionJob(ctx context.Context, in ActionInput) 
 		ClientToken: aws.String(args.ClientToken), Description: aws.String("restarted by quench on rollback of incident " + in.Incident.ID),
 	})
 	if err != nil {
-		return ActionResult{}, AWSError(bedrockService, "StartIngestionJob", resource, err)
+		return contract.ActionResult{}, AWSError(bedrockService, "StartIngestionJob", resource, err)
 	}
 	id := aws.ToString(out.IngestionJob.IngestionJobId)
 	res.Output = map[string]any{"ingestion_job_id": id}

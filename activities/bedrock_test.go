@@ -13,6 +13,7 @@ import (
 
 	"github.com/quenchhq/quench/internal/awsfake"
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 func aliasArgsMap() map[string]any {
@@ -149,7 +150,7 @@ func TestPauseAgentAliasRetryKeepsFirstAttemptsPrior(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res ActionResult
+	var res contract.ActionResult
 	if err := val.Get(&res); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // ActionCaptureMetrics is the CloudWatch evidence action.
@@ -22,7 +23,7 @@ type CloudWatchAPI interface {
 
 // CloudWatchActions captures Bedrock usage metrics as incident evidence.
 type CloudWatchActions struct {
-	clients func(ctx context.Context, ref IncidentRef) (CloudWatchAPI, error)
+	clients func(ctx context.Context, ref contract.IncidentRef) (CloudWatchAPI, error)
 	// Now is the clock the capture window ends at; tests pin it.
 	Now func() time.Time
 }
@@ -66,13 +67,13 @@ type captureArgs struct {
 // start, end, period_seconds, one sum per metric at the top level
 // (invocations, input_tokens, output_tokens, invocation_throttles) for
 // `when:` expressions, and metrics.<key>{metric, sum, max, series[{timestamp, value}]}.
-func (c *CloudWatchActions) CaptureMetrics(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (c *CloudWatchActions) CaptureMetrics(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args captureArgs
 	if err := decodeActionArgs(ActionCaptureMetrics, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := requireArgs(ActionCaptureMetrics, "model_id", args.ModelID); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	window, period := args.Window.D(), args.Period.D()
 	if window == 0 {
@@ -83,13 +84,13 @@ func (c *CloudWatchActions) CaptureMetrics(ctx context.Context, in ActionInput) 
 	}
 	switch {
 	case period < time.Minute || period%time.Minute != 0:
-		return ActionResult{}, invalidArg(ActionCaptureMetrics, "period %s must be a whole number of minutes", period)
+		return contract.ActionResult{}, invalidArg(ActionCaptureMetrics, "period %s must be a whole number of minutes", period)
 	case window < period || window > 15*24*time.Hour:
-		return ActionResult{}, invalidArg(ActionCaptureMetrics, "window %s must be at least the period (%s) and at most 15 days", window, period)
+		return contract.ActionResult{}, invalidArg(ActionCaptureMetrics, "window %s must be at least the period (%s) and at most 15 days", window, period)
 	}
 	client, err := c.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	end := c.Now().UTC().Truncate(time.Minute)
 	start := end.Add(-window)
@@ -115,7 +116,7 @@ func (c *CloudWatchActions) CaptureMetrics(ctx context.Context, in ActionInput) 
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return ActionResult{}, AWSError("cloudwatch", "GetMetricData", resource, err)
+			return contract.ActionResult{}, AWSError("cloudwatch", "GetMetricData", resource, err)
 		}
 		for _, r := range page.MetricDataResults {
 			s := byID[aws.ToString(r.Id)]
@@ -150,7 +151,7 @@ func (c *CloudWatchActions) CaptureMetrics(ctx context.Context, in ActionInput) 
 		metrics[m.key] = map[string]any{"metric": m.metric, "sum": s.sum, "max": s.max, "series": s.points}
 	}
 	out["metrics"] = metrics
-	return ActionResult{
+	return contract.ActionResult{
 		DryRun: in.DryRun,
 		Output: out,
 		Summary: fmt.Sprintf("model %s over the last %s: %.0f invocations, %.0f input tokens, %.0f output tokens, %.0f throttled",

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Core actions need nothing outside quench: they let runbooks log, pause,
@@ -59,27 +60,27 @@ func (c *Core) logger() *slog.Logger {
 }
 
 // Log logs a message.
-func (c *Core) Log(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (c *Core) Log(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args struct {
 		Message string `json:"message"`
 	}
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	c.logger().InfoContext(ctx, args.Message, "incident", in.Incident.ID, "step", in.Step)
-	return ActionResult{Summary: args.Message, DryRun: in.DryRun}, nil
+	return contract.ActionResult{Summary: args.Message, DryRun: in.DryRun}, nil
 }
 
 // Sleep waits, heartbeating so a lost worker is noticed.
-func (c *Core) Sleep(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (c *Core) Sleep(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args struct {
 		Duration runbooks.Duration `json:"duration"`
 	}
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if in.DryRun {
-		return ActionResult{Summary: "would sleep " + args.Duration.D().String(), DryRun: true}, nil
+		return contract.ActionResult{Summary: "would sleep " + args.Duration.D().String(), DryRun: true}, nil
 	}
 	deadline := time.Now().Add(args.Duration.D())
 	tick := time.NewTicker(time.Second)
@@ -90,40 +91,40 @@ func (c *Core) Sleep(ctx context.Context, in ActionInput) (ActionResult, error) 
 		}
 		select {
 		case <-ctx.Done():
-			return ActionResult{}, ctx.Err()
+			return contract.ActionResult{}, ctx.Err()
 		case <-tick.C:
 		case <-time.After(time.Until(deadline)):
 		}
 	}
-	return ActionResult{Summary: "slept " + args.Duration.D().String()}, nil
+	return contract.ActionResult{Summary: "slept " + args.Duration.D().String()}, nil
 }
 
 // Fail fails the step, not retryably.
-func (c *Core) Fail(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (c *Core) Fail(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args struct {
 		Message string `json:"message"`
 	}
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if in.DryRun {
-		return ActionResult{Summary: "would fail: " + args.Message, DryRun: true}, nil
+		return contract.ActionResult{Summary: "would fail: " + args.Message, DryRun: true}, nil
 	}
-	return ActionResult{}, NonRetryable(ErrActionFailed, errors.New(args.Message))
+	return contract.ActionResult{}, NonRetryable(ErrActionFailed, errors.New(args.Message))
 }
 
 // Record stores a value under incident/key, reading the prior value first.
-func (c *Core) Record(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (c *Core) Record(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args struct {
 		Key   string `json:"key"`
 		Value any    `json:"value"`
 	}
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	key := in.Incident.ID + "/" + args.Key
 	prior, existed := c.Records.Get(key)
-	res := ActionResult{Prior: map[string]any{"existed": existed, "value": prior}, Output: map[string]any{"key": key, "value": args.Value}, DryRun: in.DryRun}
+	res := contract.ActionResult{Prior: map[string]any{"existed": existed, "value": prior}, Output: map[string]any{"key": key, "value": args.Value}, DryRun: in.DryRun}
 	if existed && equalJSON(prior, args.Value) {
 		res.Summary = fmt.Sprintf("%s already %v", key, args.Value)
 		return res, nil
@@ -134,26 +135,26 @@ func (c *Core) Record(ctx context.Context, in ActionInput) (ActionResult, error)
 		return res, nil
 	}
 	if err := c.Records.Put(key, args.Value); err != nil {
-		return ActionResult{}, fmt.Errorf("record %s: %w", key, err)
+		return contract.ActionResult{}, fmt.Errorf("record %s: %w", key, err)
 	}
 	res.Summary = fmt.Sprintf("recorded %s = %v (was %s)", key, args.Value, describePrior(prior, existed))
-	res.Undo = &UndoRecord{Action: ActionUnrecord, Args: map[string]any{"key": args.Key, "existed": existed, "prior": prior}}
+	res.Undo = &contract.UndoRecord{Action: ActionUnrecord, Args: map[string]any{"key": args.Key, "existed": existed, "prior": prior}}
 	return res, nil
 }
 
 // Unrecord restores what Record changed.
-func (c *Core) Unrecord(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (c *Core) Unrecord(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args struct {
 		Key     string `json:"key"`
 		Existed bool   `json:"existed"`
 		Prior   any    `json:"prior"`
 	}
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	key := in.Incident.ID + "/" + args.Key
 	if in.DryRun {
-		return ActionResult{Summary: "would restore " + key, DryRun: true, Changed: true}, nil
+		return contract.ActionResult{Summary: "would restore " + key, DryRun: true, Changed: true}, nil
 	}
 	var err error
 	if args.Existed {
@@ -162,9 +163,9 @@ func (c *Core) Unrecord(ctx context.Context, in ActionInput) (ActionResult, erro
 		err = c.Records.Delete(key)
 	}
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore %s: %w", key, err)
+		return contract.ActionResult{}, fmt.Errorf("restore %s: %w", key, err)
 	}
-	return ActionResult{Changed: true, Summary: fmt.Sprintf("restored %s to %s", key, describePrior(args.Prior, args.Existed))}, nil
+	return contract.ActionResult{Changed: true, Summary: fmt.Sprintf("restored %s to %s", key, describePrior(args.Prior, args.Existed))}, nil
 }
 
 func describePrior(v any, existed bool) string {

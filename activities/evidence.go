@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagent"
+
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type snapshotArgs struct {
@@ -23,31 +25,31 @@ type snapshotArgs struct {
 // only; Output keys are agent, knowledge_base, data_source, guardrail and
 // invocation_logging, so later steps can use e.g.
 // steps.<id>.output.knowledge_base.role_name.
-func (b *BedrockActions) Snapshot(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) Snapshot(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args snapshotArgs
 	if err := decodeActionArgs(ActionBedrockSnapshot, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if args.DataSourceID != "" && args.KnowledgeBaseID == "" {
-		return ActionResult{}, invalidArg(ActionBedrockSnapshot, "data_source_id %s needs knowledge_base_id", args.DataSourceID)
+		return contract.ActionResult{}, invalidArg(ActionBedrockSnapshot, "data_source_id %s needs knowledge_base_id", args.DataSourceID)
 	}
 	ac, err := b.agentClients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	c, err := b.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	out := map[string]any{}
 	var described []string
-	res := ActionResult{DryRun: in.DryRun}
+	res := contract.ActionResult{DryRun: in.DryRun}
 
 	if args.AgentID != "" {
 		resource := "agent " + args.AgentID
 		a, err := ac.GetAgent(ctx, &bedrockagent.GetAgentInput{AgentId: aws.String(args.AgentID)})
 		if err != nil {
-			return ActionResult{}, AWSError(bedrockService, "GetAgent", resource, err)
+			return contract.ActionResult{}, AWSError(bedrockService, "GetAgent", resource, err)
 		}
 		ag := a.Agent
 		m := map[string]any{
@@ -68,7 +70,7 @@ func (b *BedrockActions) Snapshot(ctx context.Context, in ActionInput) (ActionRe
 		resource := "knowledge base " + args.KnowledgeBaseID
 		k, err := ac.GetKnowledgeBase(ctx, &bedrockagent.GetKnowledgeBaseInput{KnowledgeBaseId: aws.String(args.KnowledgeBaseID)})
 		if err != nil {
-			return ActionResult{}, AWSError(bedrockService, "GetKnowledgeBase", resource, err)
+			return contract.ActionResult{}, AWSError(bedrockService, "GetKnowledgeBase", resource, err)
 		}
 		kb := k.KnowledgeBase
 		m := map[string]any{
@@ -91,7 +93,7 @@ func (b *BedrockActions) Snapshot(ctx context.Context, in ActionInput) (ActionRe
 		resource := fmt.Sprintf("data source %s of knowledge base %s", args.DataSourceID, args.KnowledgeBaseID)
 		d, err := ac.GetDataSource(ctx, &bedrockagent.GetDataSourceInput{KnowledgeBaseId: aws.String(args.KnowledgeBaseID), DataSourceId: aws.String(args.DataSourceID)})
 		if err != nil {
-			return ActionResult{}, AWSError(bedrockService, "GetDataSource", resource, err)
+			return contract.ActionResult{}, AWSError(bedrockService, "GetDataSource", resource, err)
 		}
 		ds := d.DataSource
 		m := map[string]any{
@@ -112,7 +114,7 @@ func (b *BedrockActions) Snapshot(ctx context.Context, in ActionInput) (ActionRe
 		resource := "guardrail " + args.GuardrailID
 		g, err := c.GetGuardrail(ctx, &bedrock.GetGuardrailInput{GuardrailIdentifier: aws.String(args.GuardrailID)})
 		if err != nil {
-			return ActionResult{}, AWSError(bedrockService, "GetGuardrail", resource, err)
+			return contract.ActionResult{}, AWSError(bedrockService, "GetGuardrail", resource, err)
 		}
 		d := guardrailUpdateInput(g)
 		m := map[string]any{
@@ -139,7 +141,7 @@ func (b *BedrockActions) Snapshot(ctx context.Context, in ActionInput) (ActionRe
 
 	l, err := c.GetModelInvocationLoggingConfiguration(ctx, &bedrock.GetModelInvocationLoggingConfigurationInput{})
 	if err != nil {
-		return ActionResult{}, AWSError(bedrockService, "GetModelInvocationLoggingConfiguration", "model invocation logging", err)
+		return contract.ActionResult{}, AWSError(bedrockService, "GetModelInvocationLoggingConfiguration", "model invocation logging", err)
 	}
 	logging := map[string]any{"enabled": l.LoggingConfig != nil}
 	if lc := l.LoggingConfig; lc != nil {

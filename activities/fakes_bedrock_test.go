@@ -7,6 +7,7 @@ import (
 	agenttypes "github.com/aws/aws-sdk-go-v2/service/bedrockagent/types"
 
 	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 func init() {
@@ -60,8 +61,8 @@ func newBedrockTest(t *testing.T) (*awsfake.Server, *BedrockActions) {
 	return srv, b
 }
 
-func bedrockInput(step string, args map[string]any) ActionInput {
-	return ActionInput{Incident: testIncident, Step: step, Args: args}
+func bedrockInput(step string, args map[string]any) contract.ActionInput {
+	return contract.ActionInput{Incident: testIncident, Step: step, Args: args}
 }
 
 // bedrockUndos maps each Bedrock undo action to its function, for mustUndo.

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // guardrailFilterTypes are every content filter type, in AWS's order.
@@ -28,23 +30,23 @@ type guardrailArgs struct {
 
 // ApplyGuardrailPolicy raises a guardrail's content filters on the DRAFT
 // and publishes the result as a new version.
-func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args guardrailArgs
 	if err := decodeActionArgs(ActionApplyGuardrailPolicy, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := requireArgs(ActionApplyGuardrailPolicy, "guardrail_id", args.GuardrailID); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if args.Draft != nil {
-		return ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "unknown argument draft")
+		return contract.ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "unknown argument draft")
 	}
 	strength := brtypes.GuardrailFilterStrength(strings.ToUpper(args.Strength))
 	if strength == "" {
 		strength = brtypes.GuardrailFilterStrengthHigh
 	}
 	if strengthRank[strength] == 0 {
-		return ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "strength %q is not LOW, MEDIUM or HIGH", args.Strength)
+		return contract.ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "strength %q is not LOW, MEDIUM or HIGH", args.Strength)
 	}
 	types := guardrailFilterTypes
 	if len(args.Filters) > 0 {
@@ -56,24 +58,24 @@ func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInpu
 				known = known || k == t
 			}
 			if !known {
-				return ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "filters: %q is not one of SEXUAL, VIOLENCE, HATE, INSULTS, MISCONDUCT, PROMPT_ATTACK", f)
+				return contract.ActionResult{}, invalidArg(ActionApplyGuardrailPolicy, "filters: %q is not one of SEXUAL, VIOLENCE, HATE, INSULTS, MISCONDUCT, PROMPT_ATTACK", f)
 			}
 			types = append(types, t)
 		}
 	}
 	c, err := b.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	resource := "guardrail " + args.GuardrailID
 	cur, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil, nil)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	cp := newCheckpoint(ctx, guardrailUpdateInput(cur))
 	prior := cp.prior
 	_, changes := tightenGuardrail(prior, strength, types)
-	res := ActionResult{Prior: map[string]any{"content_filters": contentFilterSummary(prior), "draft": guardrailDraftMap(prior)}, DryRun: in.DryRun}
+	res := contract.ActionResult{Prior: map[string]any{"content_filters": contentFilterSummary(prior), "draft": guardrailDraftMap(prior)}, DryRun: in.DryRun}
 	if len(changes) == 0 {
 		res.Summary = fmt.Sprintf("%s: content filters %s already at least %s; no new version", resource, filterNames(types), strength)
 		res.Output = map[string]any{"guardrail_id": args.GuardrailID, "version": ""}
@@ -88,14 +90,14 @@ func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInpu
 	want, pending := tightenGuardrail(guardrailUpdateInput(cur), strength, types)
 	if len(pending) > 0 {
 		if _, err := c.UpdateGuardrail(ctx, want); err != nil {
-			return ActionResult{}, AWSError(bedrockService, "UpdateGuardrail", resource, err)
+			return contract.ActionResult{}, AWSError(bedrockService, "UpdateGuardrail", resource, err)
 		}
 	}
 	if _, err := b.waitGuardrail(ctx, c, args.GuardrailID, cp.beat, func(g *bedrock.GetGuardrailOutput) bool {
 		_, left := tightenGuardrail(guardrailUpdateInput(g), strength, types)
 		return len(left) == 0
 	}); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	v, err := c.CreateGuardrailVersion(ctx, &bedrock.CreateGuardrailVersionInput{
 		GuardrailIdentifier: aws.String(args.GuardrailID),
@@ -103,41 +105,41 @@ func (b *BedrockActions) ApplyGuardrailPolicy(ctx context.Context, in ActionInpu
 		Description:         aws.String(fmt.Sprintf("quench incident %s step %s: content filters raised to %s", in.Incident.ID, in.Step, strength)),
 	})
 	if err != nil {
-		return ActionResult{}, AWSError(bedrockService, "CreateGuardrailVersion", resource, err)
+		return contract.ActionResult{}, AWSError(bedrockService, "CreateGuardrailVersion", resource, err)
 	}
 	version := aws.ToString(v.Version)
 	res.Output = map[string]any{"guardrail_id": args.GuardrailID, "version": version}
 	res.Summary = fmt.Sprintf("raised %s content filters (%s) and created version %s", resource, strings.Join(changes, "; "), version)
 	res.Warnings = append(res.Warnings, fmt.Sprintf("applications keep using the guardrail version they name: point them at version %s (e.g. with ssm.set_parameter)", version))
-	res.Undo = &UndoRecord{Action: ActionRestoreGuardrail, Args: map[string]any{"guardrail_id": args.GuardrailID, "draft": guardrailDraftMap(prior)}}
+	res.Undo = &contract.UndoRecord{Action: ActionRestoreGuardrail, Args: map[string]any{"guardrail_id": args.GuardrailID, "draft": guardrailDraftMap(prior)}}
 	return res, nil
 }
 
 // RestoreGuardrail puts a guardrail's DRAFT back as it was.
-func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args guardrailArgs
 	if err := decodeActionArgs(ActionRestoreGuardrail, in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := requireArgs(ActionRestoreGuardrail, "guardrail_id", args.GuardrailID); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if args.Draft == nil || aws.ToString(args.Draft.Name) == "" {
-		return ActionResult{}, invalidArg(ActionRestoreGuardrail, "argument draft is required and must name the guardrail")
+		return contract.ActionResult{}, invalidArg(ActionRestoreGuardrail, "argument draft is required and must name the guardrail")
 	}
 	want := *args.Draft
 	want.GuardrailIdentifier = aws.String(args.GuardrailID)
 	c, err := b.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	resource := "guardrail " + args.GuardrailID
 	cur, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil, nil)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	now := guardrailUpdateInput(cur)
-	res := ActionResult{Prior: map[string]any{"content_filters": contentFilterSummary(now)}, DryRun: in.DryRun}
+	res := contract.ActionResult{Prior: map[string]any{"content_filters": contentFilterSummary(now)}, DryRun: in.DryRun}
 	if sameGuardrailDraft(now, &want) {
 		res.Summary = resource + " DRAFT already as it was before the incident; nothing to do"
 		return res, nil
@@ -148,12 +150,12 @@ func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in ActionInput) (
 		return res, nil
 	}
 	if _, err := c.UpdateGuardrail(ctx, &want); err != nil {
-		return ActionResult{}, AWSError(bedrockService, "UpdateGuardrail", resource, err)
+		return contract.ActionResult{}, AWSError(bedrockService, "UpdateGuardrail", resource, err)
 	}
 	if _, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil, func(g *bedrock.GetGuardrailOutput) bool {
 		return contentFilterText(guardrailUpdateInput(g)) == contentFilterText(&want)
 	}); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	res.Summary = fmt.Sprintf("restored the %s DRAFT (content filters %s); versions created during the incident are kept, unused once applications are pointed back", resource, contentFilterText(&want))
 	return res, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // IAM action names.
@@ -68,8 +69,8 @@ type CallerAPI interface {
 // IAMActions contain compromised identities: inline deny policies on
 // roles and deactivation of a user's keys.
 type IAMActions struct {
-	clients func(ctx context.Context, ref IncidentRef) (IAMAPI, error)
-	callers func(ctx context.Context, ref IncidentRef) (CallerAPI, error)
+	clients func(ctx context.Context, ref contract.IncidentRef) (IAMAPI, error)
+	callers func(ctx context.Context, ref contract.IncidentRef) (CallerAPI, error)
 	now     func() time.Time
 	poll    PollConfig
 }
@@ -198,7 +199,7 @@ type rolePolicyArgs struct {
 	Resources  []string `json:"resources,omitempty"`
 }
 
-func (r *rolePolicyArgs) validate(action, defaultPrefix string, in ActionInput) error {
+func (r *rolePolicyArgs) validate(action, defaultPrefix string, in contract.ActionInput) error {
 	if strings.TrimSpace(r.RoleName) == "" {
 		return invalidArg(action, "role_name is required")
 	}
@@ -208,7 +209,7 @@ func (r *rolePolicyArgs) validate(action, defaultPrefix string, in ActionInput) 
 }
 
 // policyName checks a given inline policy name or derives one from the incident.
-func policyName(action, defaultPrefix, given string, in ActionInput) (string, error) {
+func policyName(action, defaultPrefix, given string, in contract.ActionInput) (string, error) {
 	if given == "" {
 		if in.Incident.ID == "" {
 			return "", invalidArg(action, "policy_name is required when the incident has no id")
@@ -339,7 +340,7 @@ func getUser(ctx context.Context, c IAMAPI, userName string) (principal, error) 
 // a deny on it, or its keys switched off, would leave quench unable to
 // undo anything (the worker policy also denies writes to its own role).
 // IAM acts in the caller's own account, so kind and name identify it.
-func (a *IAMActions) refuseSelf(ctx context.Context, in ActionInput, action string, target principal) error {
+func (a *IAMActions) refuseSelf(ctx context.Context, in contract.ActionInput, action string, target principal) error {
 	c, err := a.callers(ctx, in.Incident)
 	if err != nil {
 		return err
@@ -454,15 +455,15 @@ func (p inlinePolicy) delete(ctx context.Context) error {
 // prior policy, write target unless a policy that contained reports as
 // done is already there, verify by polling, and return the undo record.
 // Summary is left to the caller.
-func (a *IAMActions) containWithInlinePolicy(ctx context.Context, in ActionInput, p inlinePolicy, target string, contained func(string) bool) (ActionResult, error) {
+func (a *IAMActions) containWithInlinePolicy(ctx context.Context, in contract.ActionInput, p inlinePolicy, target string, contained func(string) bool) (contract.ActionResult, error) {
 	current, err := p.read(ctx)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	cp := newCheckpoint(ctx, current)
 	prior := cp.prior
 	already := current.Exists && contained(current.Document)
-	res := ActionResult{
+	res := contract.ActionResult{
 		Changed: !(prior.Exists && contained(prior.Document)),
 		DryRun:  in.DryRun,
 		Prior: map[string]any{
@@ -479,14 +480,14 @@ func (a *IAMActions) containWithInlinePolicy(ctx context.Context, in ActionInput
 	}
 	if !already {
 		if err := p.put(ctx, target); err != nil {
-			return ActionResult{}, err
+			return contract.ActionResult{}, err
 		}
 		err = PollUntil(ctx, a.poll, p.String(), cp.beat, func(ctx context.Context) (bool, error) {
 			st, err := p.read(ctx)
 			return st.Exists && contained(st.Document), err
 		})
 		if err != nil {
-			return ActionResult{}, err
+			return contract.ActionResult{}, err
 		}
 	}
 	if res.Changed {
@@ -494,7 +495,7 @@ func (a *IAMActions) containWithInlinePolicy(ctx context.Context, in ActionInput
 		if p.owner.kind == "user" {
 			undo = ActionRestoreUserPolicy
 		}
-		res.Undo = &UndoRecord{Action: undo, Args: map[string]any{
+		res.Undo = &contract.UndoRecord{Action: undo, Args: map[string]any{
 			p.owner.kind + "_name": p.owner.name, "policy_name": p.policyName, "prior_document": prior.Document,
 		}}
 	}
@@ -504,14 +505,14 @@ func (a *IAMActions) containWithInlinePolicy(ctx context.Context, in ActionInput
 // revokeSessions denies everything to the principal's sessions issued
 // before the activity started. Long-term access keys carry no
 // aws:TokenIssueTime, so they are not affected.
-func (a *IAMActions) revokeSessions(ctx context.Context, in ActionInput, p inlinePolicy) (ActionResult, error) {
+func (a *IAMActions) revokeSessions(ctx context.Context, in contract.ActionInput, p inlinePolicy) (contract.ActionResult, error) {
 	cutoff := startTime(ctx, a.now).Truncate(time.Second)
 	// Any quench revoke policy of this name counts as done: with the default
 	// per-incident name it is this incident's own earlier containment.
 	contained := func(doc string) bool { _, ok := revokeCutoff(doc); return ok }
 	res, err := a.containWithInlinePolicy(ctx, in, p, revokeSessionsDocument(cutoff), contained)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("revoke sessions of %s: %w", p.owner, err)
+		return contract.ActionResult{}, fmt.Errorf("revoke sessions of %s: %w", p.owner, err)
 	}
 	if !res.Changed {
 		doc, _ := res.Prior["policy_document"].(string)
@@ -538,27 +539,27 @@ func (a *IAMActions) revokeSessions(ctx context.Context, in ActionInput, p inlin
 
 // RevokeRoleSessions denies everything to sessions of a role issued before
 // the activity started, without touching the role's other policies.
-func (a *IAMActions) RevokeRoleSessions(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *IAMActions) RevokeRoleSessions(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args rolePolicyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if len(args.Actions) > 0 || len(args.Resources) > 0 {
-		return ActionResult{}, invalidArg(ActionRevokeRoleSessions, "takes no actions or resources; it denies everything to old sessions")
+		return contract.ActionResult{}, invalidArg(ActionRevokeRoleSessions, "takes no actions or resources; it denies everything to old sessions")
 	}
 	if err := args.validate(ActionRevokeRoleSessions, "quench-revoke-sessions-", in); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	role, err := getRole(ctx, c, ActionRevokeRoleSessions, args.RoleName)
 	if err == nil {
 		err = a.refuseSelf(ctx, in, ActionRevokeRoleSessions, role)
 	}
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("revoke sessions of role %s: %w", args.RoleName, err)
+		return contract.ActionResult{}, fmt.Errorf("revoke sessions of role %s: %w", args.RoleName, err)
 	}
 	return a.revokeSessions(ctx, in, inlinePolicy{c: c, owner: role, policyName: args.PolicyName})
 }
@@ -571,40 +572,40 @@ type userPolicyArgs struct {
 // RevokeUserSessions denies everything to temporary credentials a user
 // obtained before the activity started (GetSessionToken,
 // GetFederationToken): deactivating access keys leaves those valid.
-func (a *IAMActions) RevokeUserSessions(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *IAMActions) RevokeUserSessions(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args userPolicyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.UserName) == "" {
-		return ActionResult{}, invalidArg(ActionRevokeUserSessions, "user_name is required")
+		return contract.ActionResult{}, invalidArg(ActionRevokeUserSessions, "user_name is required")
 	}
 	name, err := policyName(ActionRevokeUserSessions, "quench-revoke-sessions-", args.PolicyName, in)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	user, err := getUser(ctx, c, args.UserName)
 	if err == nil {
 		err = a.refuseSelf(ctx, in, ActionRevokeUserSessions, user)
 	}
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("revoke sessions of user %s: %w", args.UserName, err)
+		return contract.ActionResult{}, fmt.Errorf("revoke sessions of user %s: %w", args.UserName, err)
 	}
 	return a.revokeSessions(ctx, in, inlinePolicy{c: c, owner: user, policyName: name})
 }
 
 // DenyRoleActions attaches an inline policy that explicitly denies actions.
-func (a *IAMActions) DenyRoleActions(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *IAMActions) DenyRoleActions(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args rolePolicyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := args.validate(ActionDenyRoleActions, "quench-deny-", in); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if len(args.Actions) == 0 {
 		args.Actions = defaultDeniedActions
@@ -614,29 +615,29 @@ func (a *IAMActions) DenyRoleActions(ctx context.Context, in ActionInput) (Actio
 	}
 	for _, act := range args.Actions {
 		if act != "*" && !iamActionRE.MatchString(act) {
-			return ActionResult{}, invalidArg(ActionDenyRoleActions, "action %q: want service:Action, e.g. bedrock:InvokeModel or bedrock:Invoke*", act)
+			return contract.ActionResult{}, invalidArg(ActionDenyRoleActions, "action %q: want service:Action, e.g. bedrock:InvokeModel or bedrock:Invoke*", act)
 		}
 	}
 	for _, r := range args.Resources {
 		if r != "*" && !strings.HasPrefix(r, "arn:") {
-			return ActionResult{}, invalidArg(ActionDenyRoleActions, "resource %q: want \"*\" or an ARN", r)
+			return contract.ActionResult{}, invalidArg(ActionDenyRoleActions, "resource %q: want \"*\" or an ARN", r)
 		}
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	role, err := getRole(ctx, c, ActionDenyRoleActions, args.RoleName)
 	if err == nil {
 		err = a.refuseSelf(ctx, in, ActionDenyRoleActions, role)
 	}
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
+		return contract.ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
 	}
 	target := denyActionsDocument(args.Actions, args.Resources)
 	res, err := a.containWithInlinePolicy(ctx, in, inlinePolicy{c: c, owner: role, policyName: args.PolicyName}, target, func(doc string) bool { return samePolicy(doc, target) })
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
+		return contract.ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
 	}
 	what := fmt.Sprintf("%s on %s to role %s (inline policy %s)", strings.Join(args.Actions, ", "), strings.Join(args.Resources, ", "), args.RoleName, args.PolicyName)
 	switch {
@@ -663,32 +664,32 @@ type restoreInlinePolicyArgs struct {
 
 // RestoreRolePolicy puts back the inline role policy a containment
 // replaced, or deletes the containment policy when there was none before.
-func (a *IAMActions) RestoreRolePolicy(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *IAMActions) RestoreRolePolicy(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	return a.restoreInlinePolicy(ctx, in, ActionRestoreRolePolicy, "role")
 }
 
 // RestoreUserPolicy is RestoreRolePolicy for a user's inline policy.
-func (a *IAMActions) RestoreUserPolicy(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *IAMActions) RestoreUserPolicy(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	return a.restoreInlinePolicy(ctx, in, ActionRestoreUserPolicy, "user")
 }
 
-func (a *IAMActions) restoreInlinePolicy(ctx context.Context, in ActionInput, action, kind string) (ActionResult, error) {
+func (a *IAMActions) restoreInlinePolicy(ctx context.Context, in contract.ActionInput, action, kind string) (contract.ActionResult, error) {
 	var args restoreInlinePolicyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	owner := map[string]string{"role": args.RoleName, "user": args.UserName}[kind]
 	if owner == "" || args.PolicyName == "" {
-		return ActionResult{}, invalidArg(action, "%s_name and policy_name are required", kind)
+		return contract.ActionResult{}, invalidArg(action, "%s_name and policy_name are required", kind)
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	p := inlinePolicy{c: c, owner: principal{kind: kind, name: owner}, policyName: args.PolicyName}
 	current, err := p.read(ctx)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore %s: %w", p, err)
+		return contract.ActionResult{}, fmt.Errorf("restore %s: %w", p, err)
 	}
 	del := args.PriorDocument == ""
 	done := func(st policyState) bool {
@@ -697,7 +698,7 @@ func (a *IAMActions) restoreInlinePolicy(ctx context.Context, in ActionInput, ac
 		}
 		return st.Exists && samePolicy(st.Document, args.PriorDocument)
 	}
-	res := ActionResult{
+	res := contract.ActionResult{
 		Changed: !done(current),
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"policy_exists": current.Exists, "policy_document": current.Document},
@@ -727,7 +728,7 @@ func (a *IAMActions) restoreInlinePolicy(ctx context.Context, in ActionInput, ac
 		})
 	}
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore %s: %w", p, err)
+		return contract.ActionResult{}, fmt.Errorf("restore %s: %w", p, err)
 	}
 	res.Summary = "put back the prior " + p.String()
 	if del {
@@ -874,30 +875,30 @@ type deactivateKeysArgs struct {
 // DeactivateAccessKeys sets a user's Active access keys and Bedrock API
 // keys Inactive. Sessions already issued from them stay valid until they
 // expire, which the result warns about.
-func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args deactivateKeysArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.UserName) == "" {
-		return ActionResult{}, invalidArg(ActionDeactivateAccessKeys, "user_name is required")
+		return contract.ActionResult{}, invalidArg(ActionDeactivateAccessKeys, "user_name is required")
 	}
 	bedrock := args.IncludeBedrockCredentials == nil || *args.IncludeBedrockCredentials
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if err := a.refuseSelf(ctx, in, ActionDeactivateAccessKeys, principal{kind: "user", name: args.UserName}); err != nil {
-		return ActionResult{}, fmt.Errorf("deactivate keys of user %s: %w", args.UserName, err)
+		return contract.ActionResult{}, fmt.Errorf("deactivate keys of user %s: %w", args.UserName, err)
 	}
 	current, err := listUserCredentials(ctx, c, args.UserName, bedrock)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("deactivate keys of user %s: %w", args.UserName, err)
+		return contract.ActionResult{}, fmt.Errorf("deactivate keys of user %s: %w", args.UserName, err)
 	}
 	cp := newCheckpoint(ctx, current)
 	priorKeys, priorCreds := cp.prior.active()
 	keys, creds := current.active()
-	res := ActionResult{
+	res := contract.ActionResult{
 		Changed: len(priorKeys)+len(priorCreds) > 0,
 		DryRun:  in.DryRun,
 		Prior: map[string]any{
@@ -916,7 +917,7 @@ func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in ActionInput) (
 	}
 	if len(keys)+len(creds) > 0 {
 		if err := a.setCredentials(ctx, c, args.UserName, keys, creds, iamtypes.StatusTypeInactive, cp.beat); err != nil {
-			return ActionResult{}, fmt.Errorf("deactivate keys of user %s: %w", args.UserName, err)
+			return contract.ActionResult{}, fmt.Errorf("deactivate keys of user %s: %w", args.UserName, err)
 		}
 	}
 	if !res.Changed {
@@ -925,7 +926,7 @@ func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in ActionInput) (
 	}
 	res.Summary = fmt.Sprintf("deactivated user %s: access keys [%s], Bedrock API keys [%s]", args.UserName, strings.Join(priorKeys, ", "), strings.Join(priorCreds, ", "))
 	res.Warnings = []string{fmt.Sprintf("sessions already issued from the keys of user %s stay valid until they expire; %s ends them", args.UserName, ActionRevokeUserSessions)}
-	res.Undo = &UndoRecord{Action: ActionReactivateAccessKeys, Args: map[string]any{
+	res.Undo = &contract.UndoRecord{Action: ActionReactivateAccessKeys, Args: map[string]any{
 		"user_name": args.UserName, "access_key_ids": orEmpty(priorKeys), "credential_ids": orEmpty(priorCreds),
 	}}
 	return res, nil
@@ -946,23 +947,23 @@ type reactivateKeysArgs struct {
 
 // ReactivateAccessKeys sets exactly the listed keys Active again; keys
 // deleted in the meantime are reported, not recreated.
-func (a *IAMActions) ReactivateAccessKeys(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *IAMActions) ReactivateAccessKeys(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args reactivateKeysArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.UserName) == "" {
-		return ActionResult{}, invalidArg(ActionReactivateAccessKeys, "user_name is required")
+		return contract.ActionResult{}, invalidArg(ActionReactivateAccessKeys, "user_name is required")
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := listUserCredentials(ctx, c, args.UserName, len(args.CredentialIDs) > 0)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("reactivate keys of user %s: %w", args.UserName, err)
+		return contract.ActionResult{}, fmt.Errorf("reactivate keys of user %s: %w", args.UserName, err)
 	}
-	var res ActionResult
+	var res contract.ActionResult
 	var keys, creds []string
 	pick := func(ids []string, into *[]string) {
 		for _, id := range ids {
@@ -989,7 +990,7 @@ func (a *IAMActions) ReactivateAccessKeys(ctx context.Context, in ActionInput) (
 		return res, nil
 	}
 	if err := a.setCredentials(ctx, c, args.UserName, keys, creds, iamtypes.StatusTypeActive, nil); err != nil {
-		return ActionResult{}, fmt.Errorf("reactivate keys of user %s: %w", args.UserName, err)
+		return contract.ActionResult{}, fmt.Errorf("reactivate keys of user %s: %w", args.UserName, err)
 	}
 	res.Summary = "reactivated " + what
 	return res, nil

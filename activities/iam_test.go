@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 var containedAt = time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
@@ -208,7 +209,7 @@ func TestRevokeRoleSessionsRetryKeepsTheFirstAttemptsPrior(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res ActionResult
+	var res contract.ActionResult
 	if err := val.Get(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +429,7 @@ func TestUndoActionsDryRunMakeNoChange(t *testing.T) {
 
 	for _, tc := range []struct {
 		fn  ActionFunc
-		res ActionResult
+		res contract.ActionResult
 	}{{a.RestoreRolePolicy, revoke}, {a.ReactivateAccessKeys, keys}} {
 		b, _ := json.Marshal(tc.res.Undo.Args)
 		var args map[string]any
@@ -507,21 +508,21 @@ func TestIAMActionsRefuseToContainQuenchsOwnIdentity(t *testing.T) {
 		name    string
 		caller  string // "" = the fake's default, the quench-worker role
 		roleARN string
-		run     func(a *IAMActions) (ActionResult, error)
+		run     func(a *IAMActions) (contract.ActionResult, error)
 	}{
-		{name: "revoke the worker role's sessions", run: func(a *IAMActions) (ActionResult, error) {
+		{name: "revoke the worker role's sessions", run: func(a *IAMActions) (contract.ActionResult, error) {
 			return a.RevokeRoleSessions(context.Background(), actionInput(map[string]any{"role_name": "quench-worker"}))
 		}},
-		{name: "deny actions to the worker role", run: func(a *IAMActions) (ActionResult, error) {
+		{name: "deny actions to the worker role", run: func(a *IAMActions) (contract.ActionResult, error) {
 			return a.DenyRoleActions(context.Background(), dryRun(actionInput(map[string]any{"role_name": "quench-worker"})))
 		}},
-		{name: "deactivate the worker user's keys", caller: "arn:aws:iam::123456789012:user/ops/quench-bot", run: func(a *IAMActions) (ActionResult, error) {
+		{name: "deactivate the worker user's keys", caller: "arn:aws:iam::123456789012:user/ops/quench-bot", run: func(a *IAMActions) (contract.ActionResult, error) {
 			return a.DeactivateAccessKeys(context.Background(), actionInput(map[string]any{"user_name": "quench-bot"}))
 		}},
-		{name: "revoke the worker user's sessions", caller: "arn:aws:iam::123456789012:user/ops/quench-bot", run: func(a *IAMActions) (ActionResult, error) {
+		{name: "revoke the worker user's sessions", caller: "arn:aws:iam::123456789012:user/ops/quench-bot", run: func(a *IAMActions) (contract.ActionResult, error) {
 			return a.RevokeUserSessions(context.Background(), actionInput(map[string]any{"user_name": "quench-bot"}))
 		}},
-		{name: "revoke the assumed containment role's sessions", roleARN: "arn:aws:iam::210987654321:role/quench-containment", run: func(a *IAMActions) (ActionResult, error) {
+		{name: "revoke the assumed containment role's sessions", roleARN: "arn:aws:iam::210987654321:role/quench-containment", run: func(a *IAMActions) (contract.ActionResult, error) {
 			in := actionInput(map[string]any{"role_name": "quench-containment"})
 			in.Incident.RoleARN = "arn:aws:iam::210987654321:role/quench-containment"
 			return a.RevokeRoleSessions(context.Background(), in)
@@ -576,20 +577,20 @@ func TestCallerPrincipal(t *testing.T) {
 // step is one action a test workflow runs.
 type step struct {
 	Action string
-	In     ActionInput
+	In     contract.ActionInput
 }
 
 // containThenRollBack runs steps as activities by action name, then their
 // undo records in reverse, as the Incident workflow does on resolve.
-func containThenRollBack(ctx workflow.Context, steps []step) ([]ActionResult, error) {
+func containThenRollBack(ctx workflow.Context, steps []step) ([]contract.ActionResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Millisecond, MaximumAttempts: 5},
 	})
-	var results []ActionResult
-	var undo []UndoRecord
+	var results []contract.ActionResult
+	var undo []contract.UndoRecord
 	for _, s := range steps {
-		var res ActionResult
+		var res contract.ActionResult
 		if err := workflow.ExecuteActivity(ctx, s.Action, s.In).Get(ctx, &res); err != nil {
 			return results, err
 		}
@@ -599,8 +600,8 @@ func containThenRollBack(ctx workflow.Context, steps []step) ([]ActionResult, er
 		}
 	}
 	for i := len(undo) - 1; i >= 0; i-- {
-		var res ActionResult
-		in := ActionInput{Incident: testIncident, Step: "undo", Args: undo[i].Args}
+		var res contract.ActionResult
+		in := contract.ActionInput{Incident: testIncident, Step: "undo", Args: undo[i].Args}
 		if err := workflow.ExecuteActivity(ctx, undo[i].Action, in).Get(ctx, &res); err != nil {
 			return results, err
 		}
@@ -654,7 +655,7 @@ func TestContainAndRollBackThroughTemporal(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var results []ActionResult
+	var results []contract.ActionResult
 	if err := env.GetWorkflowResult(&results); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Lambda action names.
@@ -27,7 +28,7 @@ type LambdaAPI interface {
 // LambdaActions throttle a function that calls a model by capping its
 // reserved concurrency (0 stops every invocation).
 type LambdaActions struct {
-	clients func(ctx context.Context, ref IncidentRef) (LambdaAPI, error)
+	clients func(ctx context.Context, ref contract.IncidentRef) (LambdaAPI, error)
 	poll    PollConfig
 }
 
@@ -124,28 +125,28 @@ type limitConcurrencyArgs struct {
 }
 
 // LimitConcurrency sets a function's reserved concurrency.
-func (a *LambdaActions) LimitConcurrency(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *LambdaActions) LimitConcurrency(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args limitConcurrencyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.FunctionName) == "" {
-		return ActionResult{}, invalidArg(ActionLimitConcurrency, "function_name is required")
+		return contract.ActionResult{}, invalidArg(ActionLimitConcurrency, "function_name is required")
 	}
 	if args.Reserved == nil || *args.Reserved < 0 {
-		return ActionResult{}, invalidArg(ActionLimitConcurrency, "reserved is required and must be 0 or more")
+		return contract.ActionResult{}, invalidArg(ActionLimitConcurrency, "reserved is required and must be 0 or more")
 	}
 	target := concurrencyState{Reserved: args.Reserved}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := readConcurrency(ctx, c, args.FunctionName)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("limit concurrency of function %s: %w", args.FunctionName, err)
+		return contract.ActionResult{}, fmt.Errorf("limit concurrency of function %s: %w", args.FunctionName, err)
 	}
 	cp := newCheckpoint(ctx, current)
-	res := ActionResult{
+	res := contract.ActionResult{
 		Changed: !cp.prior.equal(target),
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"reserved": cp.prior.value()},
@@ -161,7 +162,7 @@ func (a *LambdaActions) LimitConcurrency(ctx context.Context, in ActionInput) (A
 		return res, nil
 	case !current.equal(target):
 		if err := a.setConcurrency(ctx, c, args.FunctionName, target, cp.beat); err != nil {
-			return ActionResult{}, fmt.Errorf("limit concurrency of function %s: %w", args.FunctionName, err)
+			return contract.ActionResult{}, fmt.Errorf("limit concurrency of function %s: %w", args.FunctionName, err)
 		}
 	}
 	if !res.Changed {
@@ -169,7 +170,7 @@ func (a *LambdaActions) LimitConcurrency(ctx context.Context, in ActionInput) (A
 		return res, nil
 	}
 	res.Summary = fmt.Sprintf("set reserved concurrency of function %s to %d (was %s)", args.FunctionName, *args.Reserved, cp.prior)
-	res.Undo = &UndoRecord{Action: ActionRestoreConcurrency, Args: map[string]any{"function_name": args.FunctionName, "prior": cp.prior.value()}}
+	res.Undo = &contract.UndoRecord{Action: ActionRestoreConcurrency, Args: map[string]any{"function_name": args.FunctionName, "prior": cp.prior.value()}}
 	return res, nil
 }
 
@@ -179,24 +180,24 @@ type restoreConcurrencyArgs struct {
 }
 
 // RestoreConcurrency puts back the prior reservation, or removes it.
-func (a *LambdaActions) RestoreConcurrency(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *LambdaActions) RestoreConcurrency(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args restoreConcurrencyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.FunctionName) == "" {
-		return ActionResult{}, invalidArg(ActionRestoreConcurrency, "function_name is required")
+		return contract.ActionResult{}, invalidArg(ActionRestoreConcurrency, "function_name is required")
 	}
 	want := concurrencyState{Reserved: args.Prior}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := readConcurrency(ctx, c, args.FunctionName)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore concurrency of function %s: %w", args.FunctionName, err)
+		return contract.ActionResult{}, fmt.Errorf("restore concurrency of function %s: %w", args.FunctionName, err)
 	}
-	res := ActionResult{Changed: !current.equal(want), DryRun: in.DryRun, Prior: map[string]any{"reserved": current.value()}}
+	res := contract.ActionResult{Changed: !current.equal(want), DryRun: in.DryRun, Prior: map[string]any{"reserved": current.value()}}
 	switch {
 	case !res.Changed:
 		res.Summary = fmt.Sprintf("function %s is already %s", args.FunctionName, want)
@@ -206,7 +207,7 @@ func (a *LambdaActions) RestoreConcurrency(ctx context.Context, in ActionInput) 
 		return res, nil
 	}
 	if err := a.setConcurrency(ctx, c, args.FunctionName, want, nil); err != nil {
-		return ActionResult{}, fmt.Errorf("restore concurrency of function %s: %w", args.FunctionName, err)
+		return contract.ActionResult{}, fmt.Errorf("restore concurrency of function %s: %w", args.FunctionName, err)
 	}
 	res.Summary = fmt.Sprintf("restored function %s to %s", args.FunctionName, want)
 	return res, nil

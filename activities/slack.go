@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // ErrSlackRateLimited is the (retryable) application error type of a Slack
@@ -61,9 +62,9 @@ func (n *Notifier) Configured() bool { return n.api != nil }
 
 // Register registers the three notification activities under their names.
 func (n *Notifier) Register(w ActivityRegistrar) {
-	w.RegisterActivityWithOptions(n.RequestApproval, activity.RegisterOptions{Name: ActivityRequestApproval})
-	w.RegisterActivityWithOptions(n.ApprovalDecided, activity.RegisterOptions{Name: ActivityApprovalDecided})
-	w.RegisterActivityWithOptions(n.PostUpdate, activity.RegisterOptions{Name: ActivityPostUpdate})
+	w.RegisterActivityWithOptions(n.RequestApproval, activity.RegisterOptions{Name: contract.ActivityRequestApproval})
+	w.RegisterActivityWithOptions(n.ApprovalDecided, activity.RegisterOptions{Name: contract.ActivityApprovalDecided})
+	w.RegisterActivityWithOptions(n.PostUpdate, activity.RegisterOptions{Name: contract.ActivityPostUpdate})
 }
 
 // Actions returns the runbook actions the Notifier provides (slack.notify),
@@ -82,7 +83,7 @@ func (n *Notifier) Actions() []Action {
 	}}
 }
 
-func (n *Notifier) channel(t Thread) string {
+func (n *Notifier) channel(t contract.Thread) string {
 	if t.Channel != "" {
 		return t.Channel
 	}
@@ -95,21 +96,21 @@ func noChannel(op string) error {
 
 // RequestApproval posts an approval request. The first post of an incident
 // becomes its thread; later requests and escalations go into that thread.
-func (n *Notifier) RequestApproval(ctx context.Context, req ApprovalRequest) (NotifyResult, error) {
+func (n *Notifier) RequestApproval(ctx context.Context, req contract.ApprovalRequest) (contract.NotifyResult, error) {
 	op := fmt.Sprintf("request approval of incident %s step %s", req.Incident.ID, req.Step)
 	blocks, fallback, err := ApprovalRequestBlocks(req)
 	if err != nil {
-		return NotifyResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: %w", op, err))
+		return contract.NotifyResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s: %w", op, err))
 	}
 	if n.api == nil {
 		n.log.InfoContext(ctx, "approval request not sent: "+notConfigured,
 			"incident", req.Incident.ID, "step", req.Step, "message", req.Message,
 			"escalation", req.Escalation, "approvers", MentionApprovers(req.Approvers), "deadline", req.Deadline)
-		return NotifyResult{Thread: req.Thread, Reason: notConfigured}, nil
+		return contract.NotifyResult{Thread: req.Thread, Reason: notConfigured}, nil
 	}
 	channel := n.channel(req.Thread)
 	if channel == "" {
-		return NotifyResult{}, noChannel(op)
+		return contract.NotifyResult{}, noChannel(op)
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
 	if req.Thread.TS != "" {
@@ -121,15 +122,15 @@ func (n *Notifier) RequestApproval(ctx context.Context, req ApprovalRequest) (No
 	}
 	ch, ts, err := n.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
-		return NotifyResult{}, SlackError(op, channel, err)
+		return contract.NotifyResult{}, SlackError(op, channel, err)
 	}
-	return NotifyResult{Delivered: true, Thread: threadAfter(req.Thread, channel, ch, ts), MessageTS: ts}, nil
+	return contract.NotifyResult{Delivered: true, Thread: threadAfter(req.Thread, channel, ch, ts), MessageTS: ts}, nil
 }
 
 // threadAfter returns the incident thread after a post: unchanged if there
 // was one, else the post just made. Slack answers with the channel id,
 // which chat.update needs even when the runbook named the channel.
-func threadAfter(t Thread, requested, gotChannel, ts string) Thread {
+func threadAfter(t contract.Thread, requested, gotChannel, ts string) contract.Thread {
 	if t.TS != "" {
 		if gotChannel != "" {
 			t.Channel = gotChannel
@@ -139,53 +140,53 @@ func threadAfter(t Thread, requested, gotChannel, ts string) Thread {
 	if gotChannel == "" {
 		gotChannel = requested
 	}
-	return Thread{Channel: gotChannel, TS: ts}
+	return contract.Thread{Channel: gotChannel, TS: ts}
 }
 
 // ApprovalDecided replaces the request message (buttons removed) with who
 // decided and when. Without the request's timestamp it posts the decision
 // into the thread instead.
-func (n *Notifier) ApprovalDecided(ctx context.Context, d ApprovalDecided) (NotifyResult, error) {
+func (n *Notifier) ApprovalDecided(ctx context.Context, d contract.ApprovalDecided) (contract.NotifyResult, error) {
 	op := fmt.Sprintf("report decision on incident %s step %s", d.Incident.ID, d.Step)
 	blocks, fallback := ApprovalDecidedBlocks(d)
 	if n.api == nil {
 		n.log.InfoContext(ctx, "approval decision not sent: "+notConfigured,
 			"incident", d.Incident.ID, "step", d.Step, "decision", d.Decision, "actors", d.Actors, "reason", d.Reason)
-		return NotifyResult{Thread: d.Thread, Reason: notConfigured}, nil
+		return contract.NotifyResult{Thread: d.Thread, Reason: notConfigured}, nil
 	}
 	channel := n.channel(d.Thread)
 	if channel == "" {
-		return NotifyResult{}, noChannel(op)
+		return contract.NotifyResult{}, noChannel(op)
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
 	if d.MessageTS != "" {
 		ch, ts, _, err := n.api.UpdateMessageContext(ctx, channel, d.MessageTS, opts...)
 		if err != nil {
-			return NotifyResult{}, SlackError(op, channel+"/"+d.MessageTS, err)
+			return contract.NotifyResult{}, SlackError(op, channel+"/"+d.MessageTS, err)
 		}
-		return NotifyResult{Delivered: true, Thread: threadAfter(d.Thread, channel, ch, d.Thread.TS), MessageTS: ts}, nil
+		return contract.NotifyResult{Delivered: true, Thread: threadAfter(d.Thread, channel, ch, d.Thread.TS), MessageTS: ts}, nil
 	}
 	if d.Thread.TS != "" {
 		opts = append(opts, slack.MsgOptionTS(d.Thread.TS))
 	}
 	ch, ts, err := n.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
-		return NotifyResult{}, SlackError(op, channel, err)
+		return contract.NotifyResult{}, SlackError(op, channel, err)
 	}
-	return NotifyResult{Delivered: true, Thread: threadAfter(d.Thread, channel, ch, ts), MessageTS: ts}, nil
+	return contract.NotifyResult{Delivered: true, Thread: threadAfter(d.Thread, channel, ch, ts), MessageTS: ts}, nil
 }
 
 // PostUpdate posts one line (folded alerts, outcomes, notify steps) into
 // the incident thread, starting the thread if there is none yet.
-func (n *Notifier) PostUpdate(ctx context.Context, u IncidentUpdate) (NotifyResult, error) {
+func (n *Notifier) PostUpdate(ctx context.Context, u contract.IncidentUpdate) (contract.NotifyResult, error) {
 	op := fmt.Sprintf("post update for incident %s", u.Incident.ID)
 	if n.api == nil {
 		n.log.InfoContext(ctx, "incident update not sent: "+notConfigured, "incident", u.Incident.ID, "text", u.Text)
-		return NotifyResult{Thread: u.Thread, Reason: notConfigured}, nil
+		return contract.NotifyResult{Thread: u.Thread, Reason: notConfigured}, nil
 	}
 	channel := n.channel(u.Thread)
 	if channel == "" {
-		return NotifyResult{}, noChannel(op)
+		return contract.NotifyResult{}, noChannel(op)
 	}
 	text := EscapeText(u.Text)
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl()}
@@ -197,9 +198,9 @@ func (n *Notifier) PostUpdate(ctx context.Context, u IncidentUpdate) (NotifyResu
 	}
 	ch, ts, err := n.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
-		return NotifyResult{}, SlackError(op, channel, err)
+		return contract.NotifyResult{}, SlackError(op, channel, err)
 	}
-	return NotifyResult{Delivered: true, Thread: threadAfter(u.Thread, channel, ch, ts), MessageTS: ts}, nil
+	return contract.NotifyResult{Delivered: true, Thread: threadAfter(u.Thread, channel, ch, ts), MessageTS: ts}, nil
 }
 
 type notifyArgs struct {
@@ -209,38 +210,38 @@ type notifyArgs struct {
 
 // Notify is the slack.notify action. It changes no containment state, so
 // it has no undo record and reports Changed false.
-func (n *Notifier) Notify(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (n *Notifier) Notify(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args notifyArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if args.Message == "" {
-		return ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s step %s: argument message is required", ActionSlackNotify, in.Step))
+		return contract.ActionResult{}, NonRetryable(ErrInvalidArgument, fmt.Errorf("%s step %s: argument message is required", ActionSlackNotify, in.Step))
 	}
 	channel := args.Channel
 	if channel == "" {
 		channel = n.defaultChannel
 	}
 	if in.DryRun {
-		return ActionResult{DryRun: true, Summary: fmt.Sprintf("would post to %s: %s", orUnset(channel), args.Message)}, nil
+		return contract.ActionResult{DryRun: true, Summary: fmt.Sprintf("would post to %s: %s", orUnset(channel), args.Message)}, nil
 	}
 	if n.api == nil {
 		n.log.InfoContext(ctx, "slack.notify not sent: "+notConfigured, "incident", in.Incident.ID, "step", in.Step, "message", args.Message)
-		return ActionResult{Summary: "slack not configured; message logged"}, nil
+		return contract.ActionResult{Summary: "slack not configured; message logged"}, nil
 	}
 	op := fmt.Sprintf("%s for incident %s step %s", ActionSlackNotify, in.Incident.ID, in.Step)
 	if channel == "" {
-		return ActionResult{}, noChannel(op)
+		return contract.ActionResult{}, noChannel(op)
 	}
 	text := fmt.Sprintf("*Incident %s*: %s", EscapeText(in.Incident.ID), EscapeText(args.Message))
 	ch, ts, err := n.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionDisableLinkUnfurl())
 	if err != nil {
-		return ActionResult{}, SlackError(op, channel, err)
+		return contract.ActionResult{}, SlackError(op, channel, err)
 	}
 	if ch == "" {
 		ch = channel
 	}
-	return ActionResult{
+	return contract.ActionResult{
 		Summary: "posted to " + ch,
 		Output:  map[string]any{"channel": ch, "ts": ts},
 	}, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Block Kit identifiers shared by the Notifier (which posts approval
@@ -78,8 +79,8 @@ func DecodeApprovalButton(value string) (ApprovalButton, error) {
 }
 
 // Ref returns the incident the button belongs to, enough to draw a header.
-func (b ApprovalButton) Ref() IncidentRef {
-	return IncidentRef{ID: b.Incident, Runbook: b.Runbook, Severity: b.Severity}
+func (b ApprovalButton) Ref() contract.IncidentRef {
+	return contract.IncidentRef{ID: b.Incident, Runbook: b.Runbook, Severity: b.Severity}
 }
 
 // EscapeText escapes the three characters Slack's mrkdwn treats as control
@@ -157,7 +158,7 @@ func header(text string) *slack.HeaderBlock {
 	return slack.NewHeaderBlock(plain(truncate(text, maxHeaderText)), slack.HeaderBlockOptionBlockID(BlockHeader))
 }
 
-func factsBlock(ref IncidentRef, step string) *slack.ContextBlock {
+func factsBlock(ref contract.IncidentRef, step string) *slack.ContextBlock {
 	text := fmt.Sprintf("Incident `%s` · runbook `%s` · severity *%s* · step `%s`",
 		EscapeText(ref.ID), EscapeText(ref.Runbook), EscapeText(ref.Severity), EscapeText(step))
 	return slack.NewContextBlock(BlockFacts, mrkdwn(text))
@@ -166,7 +167,7 @@ func factsBlock(ref IncidentRef, step string) *slack.ContextBlock {
 // ApprovalRequestBlocks builds the approval request message: what is asked,
 // what will change, who may approve until when, and the buttons. It returns
 // the blocks and the notification fallback text.
-func ApprovalRequestBlocks(req ApprovalRequest) ([]slack.Block, string, error) {
+func ApprovalRequestBlocks(req contract.ApprovalRequest) ([]slack.Block, string, error) {
 	ref := req.Incident
 	value, err := ApprovalButton{
 		Incident: ref.ID, Step: req.Step, Runbook: ref.Runbook, Severity: ref.Severity,
@@ -216,7 +217,7 @@ func ApprovalRequestBlocks(req ApprovalRequest) ([]slack.Block, string, error) {
 
 // plannedText renders the dry run of the gated steps: each resource, what
 // will be done to it and the state it is in now.
-func plannedText(planned []PlannedChange) string {
+func plannedText(planned []contract.PlannedChange) string {
 	var b strings.Builder
 	b.WriteString("*What will change:*")
 	for _, p := range planned {
@@ -261,7 +262,7 @@ func formatPrior(prior map[string]any) string {
 
 // ApprovalDecidedBlocks builds the message that replaces a decided request:
 // no buttons, who decided and when ("Approved by <@U…> at 14:02 UTC").
-func ApprovalDecidedBlocks(d ApprovalDecided) ([]slack.Block, string) {
+func ApprovalDecidedBlocks(d contract.ApprovalDecided) ([]slack.Block, string) {
 	line := DecisionLine(d)
 	verb := "Approved"
 	if d.Decision != "approved" {
@@ -273,7 +274,7 @@ func ApprovalDecidedBlocks(d ApprovalDecided) ([]slack.Block, string) {
 }
 
 // DecisionLine is the one line saying who decided what and when.
-func DecisionLine(d ApprovalDecided) string {
+func DecisionLine(d contract.ApprovalDecided) string {
 	mentions := make([]string, 0, len(d.Actors))
 	for _, a := range d.Actors {
 		mentions = append(mentions, MentionActor(a))

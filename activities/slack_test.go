@@ -18,13 +18,14 @@ import (
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slacktestutil"
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 var deadline = time.Date(2026, 11, 28, 14, 17, 0, 0, time.UTC)
 
-func approvalRequest() activities.ApprovalRequest {
-	return activities.ApprovalRequest{
-		Incident: activities.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"},
+func approvalRequest() contract.ApprovalRequest {
+	return contract.ApprovalRequest{
+		Incident: contract.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"},
 		Step:     "approve-pause",
 		Message:  "Pause agent AGENT12345?",
 		Approvers: runbooks.Approvers{
@@ -35,13 +36,13 @@ func approvalRequest() activities.ApprovalRequest {
 		MinApprovals: 2,
 		Requester:    "bob",
 		Deadline:     deadline,
-		Planned: []activities.PlannedChange{{
+		Planned: []contract.PlannedChange{{
 			Step:    "pause-agent",
 			Action:  "bedrock.pause_agent_alias",
 			Summary: "would set alias live of agent AGENT12345 to REJECT_INVOCATIONS",
 			Prior:   map[string]any{"invocation_state": "ACCEPT_INVOCATIONS", "alias_id": "live"},
 		}},
-		Thread: activities.Thread{Channel: "#ai-incidents"},
+		Thread: contract.Thread{Channel: "#ai-incidents"},
 	}
 }
 
@@ -139,7 +140,7 @@ func TestEscalationPostsIntoThreadMentioningEscalationApprovers(t *testing.T) {
 	srv := slacktestutil.New(t)
 	n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 	req := approvalRequest()
-	req.Thread = activities.Thread{Channel: "C0INC", TS: "1700000000.000001"}
+	req.Thread = contract.Thread{Channel: "C0INC", TS: "1700000000.000001"}
 	req.Escalation = true
 	req.Approvers = runbooks.Approvers{SlackUsers: []string{"U0ONCALL2"}}
 
@@ -183,17 +184,17 @@ func TestRequestMessageIsEscaped(t *testing.T) {
 
 func TestApprovalDecidedReplacesRequest(t *testing.T) {
 	at := time.Date(2026, 11, 28, 14, 2, 31, 0, time.UTC)
-	ref := activities.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"}
+	ref := contract.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"}
 	tests := []struct {
 		name string
-		d    activities.ApprovalDecided
+		d    contract.ApprovalDecided
 		want string
 	}{
-		{"approved", activities.ApprovalDecided{Decision: "approved", Actors: []string{"U01ABCDEF", "alice"}}, ":white_check_mark: Approved by <@U01ABCDEF>, `alice` at 14:02 UTC"},
-		{"denied with reason", activities.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "false positive <ok>"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive &lt;ok&gt;"},
-		{"denied, reason as the workflow words it", activities.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "denied by U01ABCDEF: false positive"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive"},
-		{"denied without reason", activities.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "denied by U01ABCDEF"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC"},
-		{"timed out", activities.ApprovalDecided{Decision: "denied", Reason: "timed out"}, ":no_entry: Denied at 14:02 UTC: timed out"},
+		{"approved", contract.ApprovalDecided{Decision: "approved", Actors: []string{"U01ABCDEF", "alice"}}, ":white_check_mark: Approved by <@U01ABCDEF>, `alice` at 14:02 UTC"},
+		{"denied with reason", contract.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "false positive <ok>"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive &lt;ok&gt;"},
+		{"denied, reason as the workflow words it", contract.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "denied by U01ABCDEF: false positive"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive"},
+		{"denied without reason", contract.ApprovalDecided{Decision: "denied", Actors: []string{"U01ABCDEF"}, Reason: "denied by U01ABCDEF"}, ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC"},
+		{"timed out", contract.ApprovalDecided{Decision: "denied", Reason: "timed out"}, ":no_entry: Denied at 14:02 UTC: timed out"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +202,7 @@ func TestApprovalDecidedReplacesRequest(t *testing.T) {
 			n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 			d := tt.d
 			d.Incident, d.Step, d.At = ref, "approve-pause", at
-			d.Thread = activities.Thread{Channel: "C0INC", TS: "1700000000.000001"}
+			d.Thread = contract.Thread{Channel: "C0INC", TS: "1700000000.000001"}
 			d.MessageTS = "1700000000.000005"
 			res, err := n.ApprovalDecided(context.Background(), d)
 			if err != nil {
@@ -231,15 +232,15 @@ func TestApprovalDecidedReplacesRequest(t *testing.T) {
 func TestPostUpdateStartsThreadThenReplies(t *testing.T) {
 	srv := slacktestutil.New(t)
 	n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
-	ref := activities.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"}
-	first, err := n.PostUpdate(context.Background(), activities.IncidentUpdate{Incident: ref, Text: "contained"})
+	ref := contract.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"}
+	first, err := n.PostUpdate(context.Background(), contract.IncidentUpdate{Incident: ref, Text: "contained"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.Thread.Channel != "C0DEFAULT" || first.Thread.TS == "" {
 		t.Fatalf("thread = %+v, want a new thread in the default channel", first.Thread)
 	}
-	if _, err := n.PostUpdate(context.Background(), activities.IncidentUpdate{Incident: ref, Thread: first.Thread, Text: "alert folded: 3 more"}); err != nil {
+	if _, err := n.PostUpdate(context.Background(), contract.IncidentUpdate{Incident: ref, Thread: first.Thread, Text: "alert folded: 3 more"}); err != nil {
 		t.Fatal(err)
 	}
 	calls := srv.Calls(slacktestutil.PostMessage)
@@ -335,12 +336,12 @@ func TestNotifierWithoutSlackLogsAndReportsUndelivered(t *testing.T) {
 			if !strings.Contains(logs.String(), "Pause agent AGENT12345?") || !strings.Contains(logs.String(), "inc-7f3a") {
 				t.Errorf("log %q does not carry the request", logs.String())
 			}
-			for _, call := range []func() (activities.NotifyResult, error){
-				func() (activities.NotifyResult, error) {
-					return n.ApprovalDecided(context.Background(), activities.ApprovalDecided{Decision: "approved", Actors: []string{"alice"}})
+			for _, call := range []func() (contract.NotifyResult, error){
+				func() (contract.NotifyResult, error) {
+					return n.ApprovalDecided(context.Background(), contract.ApprovalDecided{Decision: "approved", Actors: []string{"alice"}})
 				},
-				func() (activities.NotifyResult, error) {
-					return n.PostUpdate(context.Background(), activities.IncidentUpdate{Text: "contained"})
+				func() (contract.NotifyResult, error) {
+					return n.PostUpdate(context.Background(), contract.IncidentUpdate{Text: "contained"})
 				},
 			} {
 				if res, err := call(); err != nil || res.Delivered || res.Reason != "slack not configured" {
@@ -355,7 +356,7 @@ func TestRequestWithoutChannelIsPermanentError(t *testing.T) {
 	srv := slacktestutil.New(t)
 	n := activities.NewNotifier(srv.Client(), "", nil)
 	req := approvalRequest()
-	req.Thread = activities.Thread{}
+	req.Thread = contract.Thread{}
 	_, err := n.RequestApproval(context.Background(), req)
 	if retryable, typ, _ := classify(err); err == nil || retryable || typ != activities.ErrInvalidArgument {
 		t.Fatalf("err = %v, want a non-retryable InvalidArgument", err)
@@ -382,8 +383,8 @@ func TestSlackNotifyAction(t *testing.T) {
 		t.Fatalf("spec = %+v, want message (required) and channel", spec)
 	}
 	run := actions[0].Run
-	in := activities.ActionInput{
-		Incident: activities.IncidentRef{ID: "inc-7f3a"},
+	in := contract.ActionInput{
+		Incident: contract.IncidentRef{ID: "inc-7f3a"},
 		Step:     "tell-team",
 		Args:     map[string]any{"message": "agent paused", "channel": "C0OPS"},
 	}
@@ -415,7 +416,7 @@ func TestSlackNotifyAction(t *testing.T) {
 		"unknown argument": {"message": "x", "chanel": "C0OPS"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := run(context.Background(), activities.ActionInput{Step: "tell-team", Args: args})
+			_, err := run(context.Background(), contract.ActionInput{Step: "tell-team", Args: args})
 			if retryable, typ, _ := classify(err); err == nil || retryable || typ != activities.ErrInvalidArgument {
 				t.Errorf("err = %v, want non-retryable InvalidArgument", err)
 			}

@@ -11,6 +11,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // SSM action names.
@@ -29,7 +30,7 @@ type SSMAPI interface {
 // SSMActions flip the parameters an application reads: an app-level rate
 // limit, a kill switch, the guardrail version to use.
 type SSMActions struct {
-	clients func(ctx context.Context, ref IncidentRef) (SSMAPI, error)
+	clients func(ctx context.Context, ref contract.IncidentRef) (SSMAPI, error)
 	poll    PollConfig
 }
 
@@ -131,39 +132,39 @@ type setParameterArgs struct {
 }
 
 // SetParameter sets a parameter, creating it if needed.
-func (a *SSMActions) SetParameter(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *SSMActions) SetParameter(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args setParameterArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.Name) == "" {
-		return ActionResult{}, invalidArg(ActionSetParameter, "name is required")
+		return contract.ActionResult{}, invalidArg(ActionSetParameter, "name is required")
 	}
 	if args.Value == "" {
-		return ActionResult{}, invalidArg(ActionSetParameter, "value is required (SSM does not store empty values)")
+		return contract.ActionResult{}, invalidArg(ActionSetParameter, "value is required (SSM does not store empty values)")
 	}
 	if args.Type == "" {
 		args.Type = string(ssmtypes.ParameterTypeString)
 	}
 	if args.Type != string(ssmtypes.ParameterTypeString) && args.Type != string(ssmtypes.ParameterTypeStringList) {
-		return ActionResult{}, invalidArg(ActionSetParameter, "type %q: want String or StringList", args.Type)
+		return contract.ActionResult{}, invalidArg(ActionSetParameter, "type %q: want String or StringList", args.Type)
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := readParameter(ctx, c, args.Name)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("set parameter %s: %w", args.Name, err)
+		return contract.ActionResult{}, fmt.Errorf("set parameter %s: %w", args.Name, err)
 	}
 	if err := refuseSecure(ActionSetParameter, args.Name, current); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	value := string(args.Value)
 	target := parameterState{Exists: true, Value: value, Type: args.Type}
 	cp := newCheckpoint(ctx, current)
 	prior := cp.prior
-	res := ActionResult{
+	res := contract.ActionResult{
 		Changed: prior != target,
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"existed": prior.Exists, "value": prior.Value, "type": prior.Type},
@@ -183,7 +184,7 @@ func (a *SSMActions) SetParameter(ctx context.Context, in ActionInput) (ActionRe
 		return res, nil
 	case current != target:
 		if err := a.writeParameter(ctx, c, args.Name, target, cp.beat); err != nil {
-			return ActionResult{}, fmt.Errorf("set parameter %s: %w", args.Name, err)
+			return contract.ActionResult{}, fmt.Errorf("set parameter %s: %w", args.Name, err)
 		}
 	}
 	if !res.Changed {
@@ -191,7 +192,7 @@ func (a *SSMActions) SetParameter(ctx context.Context, in ActionInput) (ActionRe
 		return res, nil
 	}
 	res.Summary = fmt.Sprintf("set parameter %s to %q (%s)", args.Name, value, was)
-	res.Undo = &UndoRecord{Action: ActionRestoreParameter, Args: map[string]any{
+	res.Undo = &contract.UndoRecord{Action: ActionRestoreParameter, Args: map[string]any{
 		"name": args.Name, "existed": prior.Exists, "prior_value": prior.Value, "prior_type": prior.Type,
 	}}
 	return res, nil
@@ -206,13 +207,13 @@ type restoreParameterArgs struct {
 
 // RestoreParameter puts back a parameter's prior value, or deletes a
 // parameter that set_parameter created.
-func (a *SSMActions) RestoreParameter(ctx context.Context, in ActionInput) (ActionResult, error) {
+func (a *SSMActions) RestoreParameter(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 	var args restoreParameterArgs
 	if err := DecodeArgs(in.Args, &args); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	if strings.TrimSpace(args.Name) == "" {
-		return ActionResult{}, invalidArg(ActionRestoreParameter, "name is required")
+		return contract.ActionResult{}, invalidArg(ActionRestoreParameter, "name is required")
 	}
 	want := parameterState{}
 	if args.Existed {
@@ -221,21 +222,21 @@ func (a *SSMActions) RestoreParameter(ctx context.Context, in ActionInput) (Acti
 		}
 		want = parameterState{Exists: true, Value: args.PriorValue, Type: args.PriorType}
 		if err := refuseSecure(ActionRestoreParameter, args.Name, want); err != nil {
-			return ActionResult{}, err
+			return contract.ActionResult{}, err
 		}
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
 	current, err := readParameter(ctx, c, args.Name)
 	if err != nil {
-		return ActionResult{}, fmt.Errorf("restore parameter %s: %w", args.Name, err)
+		return contract.ActionResult{}, fmt.Errorf("restore parameter %s: %w", args.Name, err)
 	}
 	if err := refuseSecure(ActionRestoreParameter, args.Name, current); err != nil {
-		return ActionResult{}, err
+		return contract.ActionResult{}, err
 	}
-	res := ActionResult{Changed: current != want, DryRun: in.DryRun, Prior: map[string]any{"existed": current.Exists, "value": current.Value, "type": current.Type}}
+	res := contract.ActionResult{Changed: current != want, DryRun: in.DryRun, Prior: map[string]any{"existed": current.Exists, "value": current.Value, "type": current.Type}}
 	what := fmt.Sprintf("put back %q in parameter %s", args.PriorValue, args.Name)
 	if !args.Existed {
 		what = fmt.Sprintf("delete parameter %s, which did not exist before", args.Name)
@@ -249,7 +250,7 @@ func (a *SSMActions) RestoreParameter(ctx context.Context, in ActionInput) (Acti
 		return res, nil
 	}
 	if err := a.writeParameter(ctx, c, args.Name, want, nil); err != nil {
-		return ActionResult{}, fmt.Errorf("restore parameter %s: %w", args.Name, err)
+		return contract.ActionResult{}, fmt.Errorf("restore parameter %s: %w", args.Name, err)
 	}
 	if args.Existed {
 		res.Summary = fmt.Sprintf("put back %q in parameter %s", args.PriorValue, args.Name)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 func newTestSSM(t *testing.T) (*awsfake.Server, *awsfake.SSM, *SSMActions, map[string]ActionFunc) {
@@ -103,7 +104,7 @@ func TestThrottleUndoActionsDryRunMakeNoChange(t *testing.T) {
 	s.poll, l.poll, g.poll = testPoll, testPoll, testPoll
 	contained := []struct {
 		undo ActionFunc
-		res  ActionResult
+		res  contract.ActionResult
 	}{
 		{s.RestoreParameter, mustRun(t, s.SetParameter, actionInput(map[string]any{"name": killSwitch, "value": "on"}))},
 		{l.RestoreConcurrency, mustRun(t, l.LimitConcurrency, actionInput(map[string]any{"function_name": "chat", "reserved": 0}))},

@@ -23,7 +23,7 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 	serverschema "go.temporal.io/server/schema"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 const composeFile = "docker-compose.yaml"
@@ -185,8 +185,8 @@ func TestTemporalAddressesPointAtTheTemporalService(t *testing.T) {
 			t.Errorf("%s differs: worker %q, serve %q", key, env(w, key), env(sv, key))
 		}
 	}
-	if got := env(w, "QUENCH_TASK_QUEUE"); got != workflows.DefaultTaskQueue {
-		t.Errorf("default QUENCH_TASK_QUEUE %q, want workflows.DefaultTaskQueue %q", got, workflows.DefaultTaskQueue)
+	if got := env(w, "QUENCH_TASK_QUEUE"); got != contract.DefaultTaskQueue {
+		t.Errorf("default QUENCH_TASK_QUEUE %q, want contract.DefaultTaskQueue %q", got, contract.DefaultTaskQueue)
 	}
 	if got := env(service(t, p, "temporal-admin-tools"), "QUENCH_NAMESPACE"); got != env(w, "TEMPORAL_NAMESPACE") {
 		t.Errorf("search attributes are registered in namespace %q, but the worker uses %q", got, env(w, "TEMPORAL_NAMESPACE"))
@@ -235,7 +235,7 @@ func TestSearchAttributesAreRegistered(t *testing.T) {
 	if !strings.Contains(script, "temporal operator search-attribute create") {
 		t.Fatalf("temporal-admin-tools does not create search attributes:\n%s", script)
 	}
-	for _, name := range workflows.SearchAttributes {
+	for _, name := range contract.SearchAttributes {
 		if !regexp.MustCompile(`--name\s+` + name + `\s+--type\s+Keyword\b`).MatchString(script) {
 			t.Errorf("search attribute %s (Keyword) is not registered by temporal-admin-tools", name)
 		}

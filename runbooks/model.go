@@ -1,11 +1,25 @@
 // Package runbooks holds the runbook model (DSL v1), its strict YAML parser,
-// the validator, CEL expressions, and the built-in runbooks.
+// the validator, CEL expressions, and the built-in runbooks. The shared
+// pieces are internal/strictyaml (reading YAML with positions) and
+// internal/tmpl (the ${{ }} engine); this package gives them the runbook's
+// fields and variables.
 //
-// It depends on nothing but the standard library, yaml.v3 and cel-go, so the
-// CLI can validate runbooks without Temporal or AWS.
+// A runbook is the Incident workflow's input, and Temporal refuses payloads
+// over 2 MiB, so Parse bounds it: a file of at most 1 MiB, 500 steps,
+// 64 KiB per string and 1.25 MiB as JSON (see MaxFileBytes). Measured: a
+// plain runbook at the file and step limits is 1.04 MB of JSON; only
+// escaping (<, > and & take six bytes in JSON) reaches the JSON limit. A
+// 17 MB file is refused before it is decoded, in under a millisecond.
+//
+// It depends on nothing but the standard library, yaml.v3, cel-go and those
+// two internal packages, so the CLI can validate runbooks without Temporal
+// or AWS.
 package runbooks
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // APIVersion and Kind are the only accepted header values in v1.
 const (
@@ -58,6 +72,39 @@ type Approvers struct {
 	SlackUsers  []string `json:"slack_users,omitempty"`
 	SlackGroups []string `json:"slack_groups,omitempty"`
 	CLIUsers    []string `json:"cli_users,omitempty"`
+}
+
+// Describe lists the approvers as channel:name, for messages and status.
+func (a Approvers) Describe() []string {
+	var out []string
+	for _, u := range a.SlackUsers {
+		out = append(out, "slack:"+u)
+	}
+	for _, g := range a.SlackGroups {
+		out = append(out, "slack-group:"+g)
+	}
+	for _, u := range a.CLIUsers {
+		out = append(out, "cli:"+u)
+	}
+	return out
+}
+
+// Union returns everyone in a or b, each once, in first-seen order.
+func (a Approvers) Union(b Approvers) Approvers {
+	return Approvers{
+		SlackUsers:  appendNew(slices.Clone(a.SlackUsers), b.SlackUsers),
+		SlackGroups: appendNew(slices.Clone(a.SlackGroups), b.SlackGroups),
+		CLIUsers:    appendNew(slices.Clone(a.CLIUsers), b.CLIUsers),
+	}
+}
+
+func appendNew(list, more []string) []string {
+	for _, m := range more {
+		if !slices.Contains(list, m) {
+			list = append(list, m)
+		}
+	}
+	return list
 }
 
 // Escalation says whom to call in when an approval is still pending after After.

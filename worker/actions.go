@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/quenchhq/quench/activities"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // ActionOptions configure the action registry a worker runs.
@@ -50,7 +51,7 @@ func BuildRegistry(ctx context.Context, opts ActionOptions) (*activities.Registr
 // forceDryRun wraps an action so it never mutates, and its summary says why.
 func forceDryRun(a activities.Action, why string) activities.Action {
 	run := a.Run
-	a.Run = func(ctx context.Context, in activities.ActionInput) (activities.ActionResult, error) {
+	a.Run = func(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
 		in.DryRun = true
 		res, err := run(ctx, in)
 		res.DryRun = true

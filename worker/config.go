@@ -6,7 +6,7 @@ package worker
 import (
 	"os"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Config is where a worker (and the CLI) finds Temporal. Defaults, then
@@ -26,7 +26,7 @@ const (
 
 // ConfigFromEnv returns defaults overridden by the environment.
 func ConfigFromEnv() Config {
-	c := Config{TemporalAddress: DefaultTemporalAddress, Namespace: DefaultNamespace, TaskQueue: workflows.DefaultTaskQueue}
+	c := Config{TemporalAddress: DefaultTemporalAddress, Namespace: DefaultNamespace, TaskQueue: contract.DefaultTaskQueue}
 	if v := os.Getenv("TEMPORAL_ADDRESS"); v != "" {
 		c.TemporalAddress = v
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Registrar is what both a real worker and the test environment offer.
@@ -29,7 +30,7 @@ type Notifier interface {
 // Register registers the Incident workflow, every action in reg, and the
 // notifier's activities.
 func Register(w Registrar, reg *activities.Registry, n Notifier) {
-	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: contract.IncidentWorkflow})
 	reg.RegisterActivities(w)
 	n.Register(w)
 }

@@ -2,20 +2,22 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // notifyOptions bound how long a notification is retried: Slack may be
 // down, and approval must stay possible from the CLI meanwhile.
 var notifyOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
+	HeartbeatTimeout:    contract.ActionHeartbeatTimeout,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 5,
 	},
@@ -28,17 +30,20 @@ func (s *incident) runApproval(ctx workflow.Context, i int) bool {
 		return s.stepFailed(ctx, i, err)
 	}
 	policy := runbooks.EffectivePolicy(&s.rb, step)
-	s.setState(ctx, StateAwaitingApproval)
-	decision := s.awaitApproval(ctx, step.ID, step.ID, msg, policy, false)
+	s.setState(ctx, contract.StateAwaitingApproval)
+	decision := s.awaitApproval(ctx, step.ID, step.ID, msg, policy)
+	if s.suspended {
+		return true
+	}
 	if s.Cancel != nil || s.Resolve != nil {
 		return s.stepCancelled(ctx, i)
 	}
-	s.setState(ctx, StateRunning)
+	s.setState(ctx, contract.StateRunning)
 	st := &s.Steps[i]
 	st.Finished = timePtr(workflow.Now(ctx))
 	st.Summary = s.Pending.Reason
 	st.Attempts = 1
-	approved := decision == StepApproved
+	approved := decision == contract.StepApproved
 	st.State = decision
 	s.Outputs[step.ID] = stepVars{Approved: approved, State: decision}
 	if approved || step.OnDeny == "continue" {
@@ -49,18 +54,30 @@ func (s *incident) runApproval(ctx workflow.Context, i int) bool {
 
 // awaitApproval asks for a decision and waits for it: votes arrive through
 // the approve/deny updates; escalation at escalate.after; at the timeout the
-// request is denied. A clock never approves. It returns approved or denied.
-func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, policy runbooks.ApprovalPolicy, escalation bool) string {
-	now := workflow.Now(ctx)
-	p := &approvalState{
-		Step: id, Message: msg, Needed: max(policy.MinApprovals, 1), SelfOK: policy.AllowSelfApproval,
-		Approvers: approverSet{SlackUsers: policy.Approvers.SlackUsers, SlackGroups: policy.Approvers.SlackGroups, CLIUsers: policy.Approvers.CLIUsers},
-		Deadline:  now.Add(policy.Timeout.D()),
+// request is denied. A clock never approves. It returns approved or denied,
+// or "" with s.suspended set when the run must continue as new first: the
+// next run finds the same pending approval (votes, deadline, message) and
+// waits on without asking again.
+func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, policy runbooks.ApprovalPolicy) string {
+	p := s.Pending
+	if p == nil || p.Step != id || p.Decision != "" {
+		now := workflow.Now(ctx)
+		p = &approvalState{
+			Step: id, Message: msg, Needed: max(policy.MinApprovals, 1), SelfOK: policy.AllowSelfApproval,
+			Approvers: policy.Approvers.Union(runbooks.Approvers{}),
+			Deadline:  now.Add(policy.Timeout.D()),
+			Requested: now,
+		}
+		s.Pending = p
+		s.event(ctx, contract.EventApprovalRequested, id, "", fmt.Sprintf("%s (needs %d of %s; deadline %s)", msg, p.Needed, strings.Join(p.Approvers.Describe(), ", "), p.Deadline.UTC().Format(time.RFC3339)))
+		p.Planned = s.planGatedSteps(ctx, step)
+		s.requestApproval(ctx, p, p.Planned, false)
 	}
-	s.Pending = p
-	s.event(ctx, EventApprovalRequested, id, "", fmt.Sprintf("%s (needs %d of %s; deadline %s)", msg, p.Needed, strings.Join(p.Approvers.describe(), ", "), p.Deadline.UTC().Format(time.RFC3339)))
-	planned := s.planGatedSteps(ctx, step)
-	s.requestApproval(ctx, p, planned, false)
+	planned := p.Planned
+	now := p.Requested
+	if now.IsZero() { // pending approvals carried from runs before Requested existed
+		now = p.Deadline.Add(-policy.Timeout.D())
+	}
 
 	var escalateAt time.Time
 	if policy.Escalate != nil && policy.Escalate.After > 0 {
@@ -73,9 +90,13 @@ func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, pol
 		}
 		wait := next.Sub(workflow.Now(ctx))
 		if wait > 0 {
-			ok, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return p.Decision != "" })
+			ok, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return p.Decision != "" || s.canContinueAsNew(ctx) })
 			if err != nil { // cancelled or resolved while waiting
-				return StepDenied
+				return contract.StepDenied
+			}
+			if p.Decision == "" && s.canContinueAsNew(ctx) {
+				s.suspended = true
+				return ""
 			}
 			if ok {
 				break
@@ -84,8 +105,8 @@ func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, pol
 		now := workflow.Now(ctx)
 		if !escalateAt.IsZero() && !p.Escalated && !now.Before(escalateAt) {
 			p.Escalated = true
-			p.Approvers.add(approverSet{SlackUsers: policy.Escalate.To.SlackUsers, SlackGroups: policy.Escalate.To.SlackGroups, CLIUsers: policy.Escalate.To.CLIUsers})
-			s.event(ctx, EventApprovalEscalated, id, "", "no decision yet; escalated to "+strings.Join(approverSet{SlackUsers: policy.Escalate.To.SlackUsers, SlackGroups: policy.Escalate.To.SlackGroups, CLIUsers: policy.Escalate.To.CLIUsers}.describe(), ", "))
+			p.Approvers = p.Approvers.Union(policy.Escalate.To)
+			s.event(ctx, contract.EventApprovalEscalated, id, "", "no decision yet; escalated to "+strings.Join(policy.Escalate.To.Describe(), ", "))
 			// The escalation replies in the incident thread, which the first
 			// request creates: give a slow (retrying) first post a moment.
 			if workflow.GetVersion(ctx, "escalate-after-first-post", workflow.DefaultVersion, 1) == 1 && !p.Notified {
@@ -98,8 +119,8 @@ func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, pol
 			continue
 		}
 		if !now.Before(p.Deadline) {
-			p.Decision, p.Reason = StepDenied, "timed out"
-			s.event(ctx, EventApprovalDenied, id, "", fmt.Sprintf("timed out after %s without %d approval(s)", policy.Timeout.D(), p.Needed))
+			p.Decision, p.Reason = contract.StepDenied, "timed out"
+			s.event(ctx, contract.EventApprovalDenied, id, "", fmt.Sprintf("timed out after %s without %d approval(s)", policy.Timeout.D(), p.Needed))
 			s.notifyDecided(ctx, p)
 		}
 	}
@@ -108,7 +129,7 @@ func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, pol
 
 // checkDecision is the approve/deny validator: it refuses a decision that
 // must not count, with a reason the person who clicked can read.
-func (s *incident) checkDecision(kind string, d Decision) (*approvalState, error) {
+func (s *incident) checkDecision(kind string, d contract.Decision) (*approvalState, error) {
 	p := s.Pending
 	if d.Actor == "" {
 		return nil, invalid("a decision needs an actor")
@@ -122,10 +143,10 @@ func (s *incident) checkDecision(kind string, d Decision) (*approvalState, error
 	if d.Step != "" && d.Step != p.Step {
 		return nil, rejected("step %s is not pending approval (pending: %s)", d.Step, p.Step)
 	}
-	if !p.Approvers.allows(d) {
-		return nil, rejected("%s is not an approver for step %s (approvers: %s)", d.Actor, p.Step, strings.Join(p.Approvers.describe(), ", "))
+	if !allows(p.Approvers, d) {
+		return nil, rejected("%s is not an approver for step %s (approvers: %s)", d.Actor, p.Step, strings.Join(p.Approvers.Describe(), ", "))
 	}
-	if kind == UpdateApprove && !p.SelfOK && d.Actor == s.in.Requester {
+	if kind == contract.UpdateApprove && !p.SelfOK && d.Actor == s.in.Requester {
 		return nil, rejected("%s started this incident and cannot approve their own run", d.Actor)
 	}
 	for _, v := range p.Votes {
@@ -138,32 +159,32 @@ func (s *incident) checkDecision(kind string, d Decision) (*approvalState, error
 
 // allows reports whether the decision's actor is on the approver lists for
 // the channel they decided through.
-func (a approverSet) allows(d Decision) bool {
+func allows(a runbooks.Approvers, d contract.Decision) bool {
 	switch d.Via {
 	case "slack":
-		if contains(a.SlackUsers, d.Actor) {
+		if slices.Contains(a.SlackUsers, d.Actor) {
 			return true
 		}
 		for _, g := range d.SlackUserGroups {
-			if contains(a.SlackGroups, g) {
+			if slices.Contains(a.SlackGroups, g) {
 				return true
 			}
 		}
 	case "cli":
-		return contains(a.CLIUsers, d.Actor)
+		return slices.Contains(a.CLIUsers, d.Actor)
 	}
 	return false
 }
 
 // decide is the approve/deny handler; the validator already ran.
-func (s *incident) decide(ctx workflow.Context, kind string, d Decision) (DecisionResult, error) {
+func (s *incident) decide(ctx workflow.Context, kind string, d contract.Decision) (contract.DecisionResult, error) {
 	p, err := s.checkDecision(kind, d) // state may have moved since validation
 	if err != nil {
-		return DecisionResult{}, err
+		return contract.DecisionResult{}, err
 	}
 	now := workflow.Now(ctx)
 	v := vote{Actor: d.Actor, Via: d.Via, Kind: "approve", Reason: d.Reason, At: now}
-	if kind == UpdateDeny {
+	if kind == contract.UpdateDeny {
 		v.Kind = "deny"
 	}
 	p.Votes = append(p.Votes, v)
@@ -173,19 +194,19 @@ func (s *incident) decide(ctx workflow.Context, kind string, d Decision) (Decisi
 			approvals++
 		}
 	}
-	res := DecisionResult{Step: p.Step, Approvals: approvals, Needed: p.Needed, Outcome: "recorded"}
+	res := contract.DecisionResult{Step: p.Step, Approvals: approvals, Needed: p.Needed, Outcome: "recorded"}
 	switch {
-	case kind == UpdateDeny:
-		p.Decision, p.Reason = StepDenied, "denied by "+d.Actor+reasonSuffix(d.Reason)
-		s.event(ctx, EventApprovalDenied, p.Step, d.Actor, fmt.Sprintf("denied via %s%s", d.Via, reasonSuffix(d.Reason)))
+	case kind == contract.UpdateDeny:
+		p.Decision, p.Reason = contract.StepDenied, "denied by "+d.Actor+reasonSuffix(d.Reason)
+		s.event(ctx, contract.EventApprovalDenied, p.Step, d.Actor, fmt.Sprintf("denied via %s%s", d.Via, reasonSuffix(d.Reason)))
 		res.Outcome = "denied"
 	case approvals >= p.Needed:
-		p.Decision, p.Reason = StepApproved, "approved by "+strings.Join(approvers(p), ", ")
-		s.event(ctx, EventApprovalVote, p.Step, d.Actor, fmt.Sprintf("approved via %s (%d of %d)%s", d.Via, approvals, p.Needed, reasonSuffix(d.Reason)))
-		s.event(ctx, EventApprovalGranted, p.Step, d.Actor, p.Reason)
+		p.Decision, p.Reason = contract.StepApproved, "approved by "+strings.Join(approvers(p), ", ")
+		s.event(ctx, contract.EventApprovalVote, p.Step, d.Actor, fmt.Sprintf("approved via %s (%d of %d)%s", d.Via, approvals, p.Needed, reasonSuffix(d.Reason)))
+		s.event(ctx, contract.EventApprovalGranted, p.Step, d.Actor, p.Reason)
 		res.Outcome = "approved"
 	default:
-		s.event(ctx, EventApprovalVote, p.Step, d.Actor, fmt.Sprintf("approved via %s (%d of %d)%s", d.Via, approvals, p.Needed, reasonSuffix(d.Reason)))
+		s.event(ctx, contract.EventApprovalVote, p.Step, d.Actor, fmt.Sprintf("approved via %s (%d of %d)%s", d.Via, approvals, p.Needed, reasonSuffix(d.Reason)))
 	}
 	if p.Decision != "" {
 		s.notifyDecided(ctx, p)
@@ -206,12 +227,12 @@ func approvers(p *approvalState) []string {
 // planGatedSteps dry-runs the action steps an approval gates (up to the
 // next approval), so approvers see what will change. Steps whose arguments
 // depend on outputs not yet produced are listed without a plan.
-func (s *incident) planGatedSteps(ctx workflow.Context, approvalStep string) []activities.PlannedChange {
+func (s *incident) planGatedSteps(ctx workflow.Context, approvalStep string) []contract.PlannedChange {
 	start := s.stepIndex(approvalStep) + 1
 	if start <= 0 {
 		return nil
 	}
-	var out []activities.PlannedChange
+	var out []contract.PlannedChange
 	for _, step := range s.rb.Steps[start:] {
 		if step.Approval != nil {
 			break
@@ -219,19 +240,19 @@ func (s *incident) planGatedSteps(ctx workflow.Context, approvalStep string) []a
 		if step.Action == "" {
 			continue
 		}
-		pc := activities.PlannedChange{Step: step.ID, Action: step.Action}
+		pc := contract.PlannedChange{Step: step.ID, Action: step.Action}
 		args, err := s.renderArgs(step)
 		if err != nil {
 			pc.Summary = "not planned: " + err.Error()
 			out = append(out, pc)
 			continue
 		}
-		in := activities.ActionInput{Incident: s.ref(), Step: step.ID, Args: args, DryRun: true}
+		in := contract.ActionInput{Incident: s.ref(), Step: step.ID, Args: args, DryRun: true}
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: time.Minute,
 			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
 		})
-		var res activities.ActionResult
+		var res contract.ActionResult
 		if err := workflow.ExecuteActivity(actx, step.Action, in).Get(ctx, &res); err != nil {
 			pc.Summary = "could not plan: " + errorMessage(err)
 		} else {
@@ -244,20 +265,20 @@ func (s *incident) planGatedSteps(ctx workflow.Context, approvalStep string) []a
 
 // requestApproval posts the approval request in the background so the
 // wait (and CLI approval) never depends on Slack being up.
-func (s *incident) requestApproval(ctx workflow.Context, p *approvalState, planned []activities.PlannedChange, escalation bool) {
-	req := activities.ApprovalRequest{
+func (s *incident) requestApproval(ctx workflow.Context, p *approvalState, planned []contract.PlannedChange, escalation bool) {
+	req := contract.ApprovalRequest{
 		Incident: s.ref(), Step: p.Step, Message: p.Message, MinApprovals: p.Needed, Requester: s.in.Requester,
 		Deadline: p.Deadline, Planned: planned, Thread: s.Thread, Escalation: escalation,
 		Approvers: runbooks.Approvers{SlackUsers: p.Approvers.SlackUsers, SlackGroups: p.Approvers.SlackGroups, CLIUsers: p.Approvers.CLIUsers},
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		var res activities.NotifyResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), activities.ActivityRequestApproval, req).Get(ctx, &res)
+	s.background(ctx, func(ctx workflow.Context) {
+		var res contract.NotifyResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), contract.ActivityRequestApproval, req).Get(ctx, &res)
 		switch {
 		case err != nil:
-			s.event(ctx, EventNotifyFailed, p.Step, "", "approval request could not be delivered: "+errorMessage(err)+"; approve from the CLI")
+			s.event(ctx, contract.EventNotifyFailed, p.Step, "", "approval request could not be delivered: "+errorMessage(err)+"; approve from the CLI")
 		case !res.Delivered:
-			s.event(ctx, EventNote, p.Step, "", "approval request not posted ("+res.Reason+"); approve from the CLI")
+			s.event(ctx, contract.EventNote, p.Step, "", "approval request not posted ("+res.Reason+"); approve from the CLI")
 		default:
 			s.Thread = res.Thread
 			if !escalation {
@@ -272,15 +293,15 @@ func (s *incident) requestApproval(ctx workflow.Context, p *approvalState, plann
 
 // notifyDecided replaces the request message once it was posted.
 func (s *incident) notifyDecided(ctx workflow.Context, p *approvalState) {
-	workflow.Go(ctx, func(ctx workflow.Context) {
+	s.background(ctx, func(ctx workflow.Context) {
 		if err := workflow.Await(ctx, func() bool { return p.Notified }); err != nil || p.MessageTS == "" {
 			return
 		}
-		msg := activities.ApprovalDecided{
+		msg := contract.ApprovalDecided{
 			Incident: s.ref(), Step: p.Step, Decision: p.Decision, Actors: approvers(p), Reason: p.Reason,
 			At: workflow.Now(ctx), Thread: s.Thread, MessageTS: p.MessageTS,
 		}
-		if p.Decision == StepDenied {
+		if p.Decision == contract.StepDenied {
 			msg.Actors = nil
 			for _, v := range p.Votes {
 				if v.Kind == "deny" {
@@ -288,21 +309,21 @@ func (s *incident) notifyDecided(ctx workflow.Context, p *approvalState) {
 				}
 			}
 		}
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), activities.ActivityApprovalDecided, msg).Get(ctx, nil)
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), contract.ActivityApprovalDecided, msg).Get(ctx, nil)
 		if err != nil {
-			s.event(ctx, EventNotifyFailed, p.Step, "", "could not update the approval message: "+errorMessage(err))
+			s.event(ctx, contract.EventNotifyFailed, p.Step, "", "could not update the approval message: "+errorMessage(err))
 		}
 	})
 }
 
 // postUpdate posts a line into the incident thread in the background.
 func (s *incident) postUpdate(ctx workflow.Context, text string) {
-	upd := activities.IncidentUpdate{Incident: s.ref(), Thread: s.Thread, Text: text}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		var res activities.NotifyResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), activities.ActivityPostUpdate, upd).Get(ctx, &res)
+	upd := contract.IncidentUpdate{Incident: s.ref(), Thread: s.Thread, Text: text}
+	s.background(ctx, func(ctx workflow.Context) {
+		var res contract.NotifyResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), contract.ActivityPostUpdate, upd).Get(ctx, &res)
 		if err != nil {
-			s.event(ctx, EventNotifyFailed, "", "", "could not post update: "+errorMessage(err))
+			s.event(ctx, contract.EventNotifyFailed, "", "", "could not post update: "+errorMessage(err))
 			return
 		}
 		if res.Delivered && s.Thread.TS == "" {

@@ -1,33 +1,42 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Search attribute keys, typed.
 var (
-	saRunbook  = temporal.NewSearchAttributeKeyKeyword(SearchAttrRunbook)
-	saSeverity = temporal.NewSearchAttributeKeyKeyword(SearchAttrSeverity)
-	saState    = temporal.NewSearchAttributeKeyKeyword(SearchAttrState)
+	saRunbook  = temporal.NewSearchAttributeKeyKeyword(contract.SearchAttrRunbook)
+	saSeverity = temporal.NewSearchAttributeKeyKeyword(contract.SearchAttrSeverity)
+	saState    = temporal.NewSearchAttributeKeyKeyword(contract.SearchAttrState)
 )
 
 // historyLimit is the history length after which an idle incident
 // continues as new (Temporal suggests it earlier for large histories).
 const historyLimit = 10000
 
+// historySizeLimit is the history size (bytes) after which a waiting
+// incident continues as new, far below Temporal's 50 MB hard limit.
+const historySizeLimit = 8 << 20
+
 // Incident runs one incident: the runbook's steps, approvals, then it holds
 // containment until resolved, and rolls back on request. It returns the
 // final status.
-func Incident(ctx workflow.Context, in IncidentInput) (Status, error) {
-	s := newIncident(ctx, in)
+func Incident(ctx workflow.Context, in contract.IncidentInput) (contract.Status, error) {
+	s, err := newIncident(ctx, in)
+	if err != nil {
+		return contract.Status{}, err
+	}
 	return s.run(ctx)
 }
 
@@ -35,19 +44,28 @@ func Incident(ctx workflow.Context, in IncidentInput) (Status, error) {
 // across continue-as-new (logger, cancellation of the current step).
 type incident struct {
 	incidentState
-	in         IncidentInput
+	in         contract.IncidentInput
 	rb         runbooks.Runbook
 	log        log.Logger
 	cancelStep workflow.CancelFunc
+	// suspended is set when a wait stopped so the run can continue as new.
+	suspended bool
+	// inBackground counts notifications still running in goroutines; a run
+	// continues as new only when none is, so none is lost.
+	inBackground int
 }
 
-func newIncident(ctx workflow.Context, in IncidentInput) *incident {
+func newIncident(ctx workflow.Context, in contract.IncidentInput) (*incident, error) {
 	s := &incident{in: in, rb: in.Runbook}
 	s.log = log.With(workflow.GetLogger(ctx), "incident", in.ID, "runbook", in.Runbook.Metadata.Name)
 	if in.Carry != nil {
-		s.incidentState = *in.Carry
+		// Our own previous run wrote it; a failure here is a bug worth
+		// failing loudly on (the input stays in history for recovery).
+		if err := json.Unmarshal(in.Carry, &s.incidentState); err != nil {
+			return nil, fmt.Errorf("read state carried from the previous run: %w", err)
+		}
 		s.Runs++
-		return s
+		return s, nil
 	}
 	now := workflow.Now(ctx)
 	s.ID = in.ID
@@ -58,36 +76,44 @@ func newIncident(ctx workflow.Context, in IncidentInput) *incident {
 	if s.Severity == "" {
 		s.Severity = in.Runbook.Metadata.Severity
 	}
-	s.State = StateRunning
+	s.State = contract.StateRunning
 	s.Started, s.Updated = now, now
 	s.Outputs = map[string]stepVars{}
 	for _, st := range in.Runbook.Steps {
-		s.Steps = append(s.Steps, StepStatus{ID: st.ID, Kind: st.Kind(), Action: st.Action, State: StepPending})
+		s.Steps = append(s.Steps, contract.StepStatus{ID: st.ID, Kind: st.Kind(), Action: st.Action, State: contract.StepPending})
 	}
 	if in.Runbook.Slack != nil {
 		s.Thread.Channel = in.Runbook.Slack.Channel
 	}
-	return s
+	return s, nil
 }
 
-func (s *incident) run(ctx workflow.Context) (Status, error) {
+func (s *incident) run(ctx workflow.Context) (contract.Status, error) {
 	if err := s.registerHandlers(ctx); err != nil {
-		return Status{}, err
+		return contract.Status{}, err
 	}
 	if s.Runs == 0 {
 		detail := fmt.Sprintf("runbook %s (%s) started by %s via %s", s.rb.Metadata.Name, s.Severity, s.in.Requester, s.in.Source)
 		if s.in.DryRun {
 			detail += "; dry run: actions change nothing"
 		}
-		s.event(ctx, EventStarted, "", s.in.Requester, detail)
+		s.event(ctx, contract.EventStarted, "", s.in.Requester, detail)
 	}
 	s.setState(ctx, s.State)
 
 	// Steps run in a cancellable context so the cancel update can stop them.
 	stepCtx, cancel := workflow.WithCancel(ctx)
 	s.cancelStep = cancel
-	for s.Next < len(s.rb.Steps) && s.Cancel == nil && s.Resolve == nil && s.State != StateFailed {
-		stop := s.runStep(stepCtx, s.Next)
+	for s.Next < len(s.rb.Steps) && s.Cancel == nil && s.Resolve == nil && s.State != contract.StateFailed {
+		var stop bool
+		if s.waitingAt(s.Next) {
+			stop = s.resumeWait(stepCtx, s.Next)
+		} else {
+			stop = s.runStep(stepCtx, s.Next)
+		}
+		if s.suspended {
+			return s.continueAsNew(ctx)
+		}
 		s.Next++
 		if stop {
 			break
@@ -96,42 +122,85 @@ func (s *incident) run(ctx workflow.Context) (Status, error) {
 	if s.Cancel != nil {
 		return s.finishCancelled(ctx)
 	}
-	if s.State != StateFailed && s.Resolve == nil {
+	if s.State != contract.StateFailed && s.State != contract.StateContained && s.Resolve == nil {
 		s.skipRemaining(ctx)
-		s.setState(ctx, StateContained)
-		s.event(ctx, EventContained, "", "", s.containedDetail())
+		s.setState(ctx, contract.StateContained)
+		s.event(ctx, contract.EventContained, "", "", s.containedDetail())
 	}
 
 	// Hold containment until someone resolves or cancels; keep history small.
-	for {
-		err := workflow.Await(ctx, func() bool {
-			return s.Resolve != nil || s.Cancel != nil || s.shouldContinueAsNew(ctx)
-		})
-		if err != nil {
-			return s.status(ctx), err
-		}
-		if s.Cancel != nil {
-			return s.finishCancelled(ctx)
-		}
-		if s.Resolve != nil {
-			break
-		}
-		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return s.status(ctx), err
-		}
-		s.drainSignals(ctx)
-		next := s.in
-		carry := s.incidentState
-		next.Carry = &carry
-		s.log.Info("continuing as new", "historyLength", workflow.GetInfo(ctx).GetCurrentHistoryLength())
-		return Status{}, workflow.NewContinueAsNewError(ctx, IncidentWorkflow, next)
+	err := workflow.Await(ctx, func() bool {
+		return s.Resolve != nil || s.Cancel != nil || s.canContinueAsNew(ctx)
+	})
+	switch {
+	case err != nil:
+		return s.status(ctx), err
+	case s.Cancel != nil:
+		return s.finishCancelled(ctx)
+	case s.Resolve != nil:
+		return s.finishResolved(ctx)
 	}
-	return s.finishResolved(ctx)
+	return s.continueAsNew(ctx)
 }
 
-func (s *incident) shouldContinueAsNew(ctx workflow.Context) bool {
+// canContinueAsNew is true when history has grown enough to start a new run
+// and nothing would be lost by it: no notification in flight.
+func (s *incident) canContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyLimit
+	grown := info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyLimit || info.GetCurrentHistorySize() > historySizeLimit
+	return grown && s.inBackground == 0
+}
+
+// continueAsNew hands the whole state to a new run of the same incident.
+// It is called from every waiting state (approval, escalation, wait step,
+// contained, failed-but-open), so neither the history nor the signal count
+// of one run ever reaches Temporal's limits.
+func (s *incident) continueAsNew(ctx workflow.Context) (contract.Status, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && s.inBackground == 0 }); err != nil {
+		return s.status(ctx), err
+	}
+	s.drainSignals(ctx)
+	next := s.in
+	carry, err := json.Marshal(s.incidentState)
+	if err != nil {
+		return s.status(ctx), fmt.Errorf("carry state into the next run: %w", err)
+	}
+	next.Carry = carry
+	s.log.Info("continuing as new", "historyLength", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "state", s.State)
+	return contract.Status{}, workflow.NewContinueAsNewError(ctx, contract.IncidentWorkflow, next)
+}
+
+// waitingAt is true when step i was waiting when the previous run continued
+// as new: an approval (or the escalation of a failed step) still pending,
+// or a wait step still running.
+func (s *incident) waitingAt(i int) bool {
+	if p := s.Pending; p != nil && p.Decision == "" {
+		return true
+	}
+	return s.Steps[i].State == contract.StepRunning && s.rb.Steps[i].Kind() == "wait"
+}
+
+// resumeWait continues the wait of step i where the previous run left it.
+func (s *incident) resumeWait(ctx workflow.Context, i int) bool {
+	step := s.rb.Steps[i]
+	switch {
+	case s.Pending != nil && s.Pending.Step == escalationID(step.ID):
+		return s.awaitEscalation(ctx, i)
+	case s.Pending != nil:
+		return s.runApproval(ctx, i)
+	default:
+		return s.waitStep(ctx, i)
+	}
+}
+
+// background runs fn (a notification) in its own goroutine, counted so
+// continue-as-new waits for it.
+func (s *incident) background(ctx workflow.Context, fn func(ctx workflow.Context)) {
+	s.inBackground++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { s.inBackground-- }()
+		fn(ctx)
+	})
 }
 
 func (s *incident) containedDetail() string {
@@ -147,53 +216,53 @@ func (s *incident) containedDetail() string {
 // skipRemaining marks steps that never ran (after a stop) as skipped.
 func (s *incident) skipRemaining(ctx workflow.Context) {
 	for i := s.Next; i < len(s.Steps); i++ {
-		if s.Steps[i].State == StepPending {
-			s.Steps[i].State = StepSkipped
+		if s.Steps[i].State == contract.StepPending {
+			s.Steps[i].State = contract.StepSkipped
 			s.Steps[i].Summary = "not run: the runbook stopped earlier"
-			s.Outputs[s.Steps[i].ID] = stepVars{State: StepSkipped}
+			s.Outputs[s.Steps[i].ID] = stepVars{State: contract.StepSkipped}
 		}
 	}
 	s.Next = len(s.Steps)
 }
 
-func (s *incident) finishResolved(ctx workflow.Context) (Status, error) {
+func (s *incident) finishResolved(ctx workflow.Context) (contract.Status, error) {
 	req := *s.Resolve
-	s.event(ctx, EventResolveRequested, "", req.Actor, fmt.Sprintf("resolve with %s%s", req.Mode, reasonSuffix(req.Reason)))
+	s.event(ctx, contract.EventResolveRequested, "", req.Actor, fmt.Sprintf("resolve with %s%s", req.Mode, reasonSuffix(req.Reason)))
 	if s.Pending != nil && s.Pending.Decision == "" {
-		s.Pending.Decision, s.Pending.Reason = StepDenied, "incident resolved"
+		s.Pending.Decision, s.Pending.Reason = contract.StepDenied, "incident resolved"
 	}
 	s.skipRemaining(ctx)
-	final := StateClosed
+	final := contract.StateClosed
 	if req.Mode == "rollback" {
-		s.setState(ctx, StateRollingBack)
+		s.setState(ctx, contract.StateRollingBack)
 		if failed := s.rollback(ctx); failed > 0 {
-			final = StateFailed
+			final = contract.StateFailed
 			s.Error = fmt.Sprintf("rollback: %d undo step(s) failed; see the timeline", failed)
 		} else {
-			final = StateRolledBack
+			final = contract.StateRolledBack
 		}
 	}
 	s.setState(ctx, final)
-	s.event(ctx, EventResolved, "", req.Actor, fmt.Sprintf("incident %s", final))
+	s.event(ctx, contract.EventResolved, "", req.Actor, fmt.Sprintf("incident %s", final))
 	return s.finish(ctx)
 }
 
-func (s *incident) finishCancelled(ctx workflow.Context) (Status, error) {
+func (s *incident) finishCancelled(ctx workflow.Context) (contract.Status, error) {
 	req := *s.Cancel
 	s.skipRemaining(ctx)
-	s.setState(ctx, StateCancelled)
+	s.setState(ctx, contract.StateCancelled)
 	held := 0
 	for _, u := range s.Undo {
 		if !u.Done {
 			held++
 		}
 	}
-	s.event(ctx, EventCancelled, "", req.Actor, fmt.Sprintf("cancelled%s; %d change(s) left in place", reasonSuffix(req.Reason), held))
+	s.event(ctx, contract.EventCancelled, "", req.Actor, fmt.Sprintf("cancelled%s; %d change(s) left in place", reasonSuffix(req.Reason), held))
 	return s.finish(ctx)
 }
 
 // finish lets running update handlers and notifications complete, then ends the run.
-func (s *incident) finish(ctx workflow.Context) (Status, error) {
+func (s *incident) finish(ctx workflow.Context) (contract.Status, error) {
 	s.Finished = true
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return s.status(ctx), nil
@@ -223,11 +292,11 @@ func (s *incident) setState(ctx workflow.Context, state string) {
 func (s *incident) event(ctx workflow.Context, typ, step, actor, detail string) {
 	now := workflow.Now(ctx)
 	s.Updated = now
-	s.Timeline = append(s.Timeline, Event{Time: now, Type: typ, Step: step, Actor: actor, Detail: detail})
+	s.Timeline = append(s.Timeline, contract.Event{Time: now, Type: typ, Step: step, Actor: actor, Detail: detail})
 }
 
-func (s *incident) ref() activities.IncidentRef {
-	ref := activities.IncidentRef{ID: s.ID, Runbook: s.rb.Metadata.Name, Severity: s.Severity}
+func (s *incident) ref() contract.IncidentRef {
+	ref := contract.IncidentRef{ID: s.ID, Runbook: s.rb.Metadata.Name, Severity: s.Severity}
 	if s.rb.AWS != nil {
 		ref.RoleARN, ref.Region = s.rb.AWS.RoleARN, s.rb.AWS.Region
 	}
@@ -235,16 +304,16 @@ func (s *incident) ref() activities.IncidentRef {
 }
 
 // status builds the status query result.
-func (s *incident) status(ctx workflow.Context) Status {
-	st := Status{
+func (s *incident) status(ctx workflow.Context) contract.Status {
+	st := contract.Status{
 		ID: s.ID, Runbook: s.rb.Metadata.Name, Title: s.rb.Metadata.Title, Severity: s.Severity,
 		State: s.State, Source: s.in.Source, Requester: s.in.Requester, DryRun: s.in.DryRun,
 		Started: s.Started, Updated: s.Updated, Alerts: s.Alerts, Error: s.Error,
-		Steps: append([]StepStatus(nil), s.Steps...),
+		Steps: append([]contract.StepStatus(nil), s.Steps...),
 	}
 	if p := s.Pending; p != nil && p.Decision == "" {
-		pa := &PendingApproval{Step: p.Step, Message: p.Message, Needed: p.Needed, Deadline: p.Deadline,
-			Escalated: p.Escalated, Approvers: p.Approvers.describe(), Thread: s.Thread, Approvals: []string{}}
+		pa := &contract.PendingApproval{Step: p.Step, Message: p.Message, Needed: p.Needed, Deadline: p.Deadline,
+			Escalated: p.Escalated, Approvers: p.Approvers.Describe(), Thread: s.Thread, Approvals: []string{}}
 		for _, v := range p.Votes {
 			if v.Kind == "approve" {
 				pa.Approvals = append(pa.Approvals, v.Actor)
@@ -259,17 +328,19 @@ func (s *incident) status(ctx workflow.Context) Status {
 }
 
 func (s *incident) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return s.status(ctx), nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, contract.QueryStatus, func() (contract.Status, error) { return s.status(ctx), nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryTimeline, func() ([]Event, error) { return s.Timeline, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, contract.QueryTimeline, func() ([]contract.Event, error) { return s.Timeline, nil }); err != nil {
 		return err
 	}
-	for _, kind := range []string{UpdateApprove, UpdateDeny} {
+	for _, kind := range []string{contract.UpdateApprove, contract.UpdateDeny} {
 		kind := kind
 		err := workflow.SetUpdateHandlerWithOptions(ctx, kind,
-			func(ctx workflow.Context, d Decision) (DecisionResult, error) { return s.decide(ctx, kind, d) },
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d Decision) error {
+			func(ctx workflow.Context, d contract.Decision) (contract.DecisionResult, error) {
+				return s.decide(ctx, kind, d)
+			},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d contract.Decision) error {
 				_, err := s.checkDecision(kind, d)
 				return err
 			}})
@@ -277,8 +348,8 @@ func (s *incident) registerHandlers(ctx workflow.Context) error {
 			return err
 		}
 	}
-	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateResolve,
-		func(ctx workflow.Context, req ResolveRequest) (Status, error) {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateResolve,
+		func(ctx workflow.Context, req contract.ResolveRequest) (contract.Status, error) {
 			req.Mode = s.resolveMode(req)
 			s.Resolve = &req
 			if s.cancelStep != nil {
@@ -286,25 +357,25 @@ func (s *incident) registerHandlers(ctx workflow.Context) error {
 			}
 			// Wait for the rollback so the caller learns the outcome.
 			if err := workflow.Await(ctx, func() bool { return s.Finished }); err != nil {
-				return Status{}, err
+				return contract.Status{}, err
 			}
 			return s.status(ctx), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req ResolveRequest) error {
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req contract.ResolveRequest) error {
 			return s.checkResolve(req)
 		}})
 	if err != nil {
 		return err
 	}
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel,
-		func(ctx workflow.Context, req CancelRequest) error {
+	err = workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateCancel,
+		func(ctx workflow.Context, req contract.CancelRequest) error {
 			s.Cancel = &req
 			if s.cancelStep != nil {
 				s.cancelStep()
 			}
 			return nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req CancelRequest) error {
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req contract.CancelRequest) error {
 			if s.Finished || s.Resolve != nil || s.Cancel != nil {
 				return invalid("incident %s is already %s", s.ID, s.State)
 			}
@@ -316,20 +387,20 @@ func (s *incident) registerHandlers(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
-	rejected := workflow.GetSignalChannel(ctx, SignalRejectedDecision)
+	alerts := workflow.GetSignalChannel(ctx, contract.SignalAlert)
+	rejected := workflow.GetSignalChannel(ctx, contract.SignalRejectedDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {
-				var a AlertSignal
+				var a contract.AlertSignal
 				c.Receive(ctx, &a)
 				s.foldAlert(ctx, a)
 			})
 			sel.AddReceive(rejected, func(c workflow.ReceiveChannel, _ bool) {
-				var r RejectedDecision
+				var r contract.RejectedDecision
 				c.Receive(ctx, &r)
-				s.event(ctx, EventApprovalRejected, r.Decision.Step, r.Decision.Actor,
+				s.event(ctx, contract.EventApprovalRejected, r.Decision.Step, r.Decision.Actor,
 					fmt.Sprintf("%s via %s refused: %s", r.Kind, r.Decision.Via, r.Reason))
 			})
 			sel.Select(ctx)
@@ -341,25 +412,25 @@ func (s *incident) registerHandlers(ctx workflow.Context) error {
 // drainSignals folds signals that arrived but were not yet handled, so
 // continue-as-new loses none.
 func (s *incident) drainSignals(ctx workflow.Context) {
-	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
+	alerts := workflow.GetSignalChannel(ctx, contract.SignalAlert)
 	for {
-		var a AlertSignal
+		var a contract.AlertSignal
 		if !alerts.ReceiveAsync(&a) {
 			break
 		}
 		s.foldAlert(ctx, a)
 	}
-	rejected := workflow.GetSignalChannel(ctx, SignalRejectedDecision)
+	rejected := workflow.GetSignalChannel(ctx, contract.SignalRejectedDecision)
 	for {
-		var r RejectedDecision
+		var r contract.RejectedDecision
 		if !rejected.ReceiveAsync(&r) {
 			break
 		}
-		s.event(ctx, EventApprovalRejected, r.Decision.Step, r.Decision.Actor, fmt.Sprintf("%s via %s refused: %s", r.Kind, r.Decision.Via, r.Reason))
+		s.event(ctx, contract.EventApprovalRejected, r.Decision.Step, r.Decision.Actor, fmt.Sprintf("%s via %s refused: %s", r.Kind, r.Decision.Via, r.Reason))
 	}
 }
 
-func (s *incident) resolveMode(req ResolveRequest) string {
+func (s *incident) resolveMode(req contract.ResolveRequest) string {
 	if req.Mode != "" {
 		return req.Mode
 	}
@@ -369,7 +440,7 @@ func (s *incident) resolveMode(req ResolveRequest) string {
 	return s.rb.OnResolve
 }
 
-func (s *incident) checkResolve(req ResolveRequest) error {
+func (s *incident) checkResolve(req contract.ResolveRequest) error {
 	if s.Finished || s.Resolve != nil || s.Cancel != nil {
 		return invalid("incident %s is already %s", s.ID, s.State)
 	}
@@ -385,7 +456,7 @@ func (s *incident) checkResolve(req ResolveRequest) error {
 		return invalid("runbook %s asks how to resolve: choose --rollback or --keep", s.rb.Metadata.Name)
 	}
 	switch s.State {
-	case StateContained, StateFailed, StateAwaitingApproval:
+	case contract.StateContained, contract.StateFailed, contract.StateAwaitingApproval:
 		return nil
 	}
 	return invalid("incident %s is %s: wait until it is contained, or cancel it", s.ID, s.State)
@@ -397,7 +468,7 @@ const (
 	maxAlertLabels = 50
 )
 
-func (s *incident) foldAlert(ctx workflow.Context, a AlertSignal) {
+func (s *incident) foldAlert(ctx workflow.Context, a contract.AlertSignal) {
 	f := &s.Alerts
 	at := a.ReceivedAt
 	if at.IsZero() {
@@ -409,16 +480,19 @@ func (s *incident) foldAlert(ctx workflow.Context, a AlertSignal) {
 	if at.After(f.LastSeen) {
 		f.LastSeen = at
 	}
+	a = a.Bounded()
+	n := max(a.Count, 1)
 	if a.Status == "resolved" {
-		f.Resolved++
-		s.event(ctx, EventAlertFolded, "", a.Source, fmt.Sprintf("alert %s resolved (source %s)", a.Name, a.Source))
+		f.Resolved += n
+		s.event(ctx, contract.EventAlertFolded, "", a.Source, fmt.Sprintf("alert %s resolved (source %s)", a.Name, a.Source))
 	} else {
-		f.Count++
-		if f.Count == 1 {
-			s.event(ctx, EventAlertFolded, "", a.Source, fmt.Sprintf("alert %s firing (source %s)", a.Name, a.Source))
+		first := f.Count == 0
+		f.Count += n
+		if first {
+			s.event(ctx, contract.EventAlertFolded, "", a.Source, fmt.Sprintf("alert %s firing (source %s)", a.Name, a.Source))
 		}
 	}
-	if a.Name != "" && len(f.Names) < maxAlertNames && !contains(f.Names, a.Name) {
+	if a.Name != "" && len(f.Names) < maxAlertNames && !slices.Contains(f.Names, a.Name) {
 		f.Names = append(f.Names, a.Name)
 	}
 	for _, k := range workflow.DeterministicKeys(a.Labels) {
@@ -434,12 +508,12 @@ func (s *incident) foldAlert(ctx workflow.Context, a AlertSignal) {
 
 // invalid is a validator rejection of a malformed or ill-timed request.
 func invalid(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrTypeInvalidRequest)
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), contract.ErrTypeInvalidRequest)
 }
 
 // rejected is a validator rejection of an approval decision.
 func rejected(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrTypeApprovalRejected)
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), contract.ErrTypeApprovalRejected)
 }
 
 // stepIndex returns the index of a step id, or -1.

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // harness runs the Incident workflow in the SDK's test environment with the
@@ -35,34 +37,34 @@ type harness struct {
 
 type notes struct {
 	mu        sync.Mutex
-	requests  []activities.ApprovalRequest
-	decided   []activities.ApprovalDecided
+	requests  []contract.ApprovalRequest
+	decided   []contract.ApprovalDecided
 	updates   []string
 	failPosts bool
 }
 
-func (n *notes) requestApproval(ctx context.Context, r activities.ApprovalRequest) (activities.NotifyResult, error) {
+func (n *notes) requestApproval(ctx context.Context, r contract.ApprovalRequest) (contract.NotifyResult, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.failPosts {
-		return activities.NotifyResult{}, errors.New("slack unreachable")
+		return contract.NotifyResult{}, errors.New("slack unreachable")
 	}
 	n.requests = append(n.requests, r)
-	return activities.NotifyResult{Delivered: true, Thread: activities.Thread{Channel: "C1", TS: "100.1"}, MessageTS: "100.2"}, nil
+	return contract.NotifyResult{Delivered: true, Thread: contract.Thread{Channel: "C1", TS: "100.1"}, MessageTS: "100.2"}, nil
 }
 
-func (n *notes) approvalDecided(ctx context.Context, d activities.ApprovalDecided) error {
+func (n *notes) approvalDecided(ctx context.Context, d contract.ApprovalDecided) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.decided = append(n.decided, d)
 	return nil
 }
 
-func (n *notes) postUpdate(ctx context.Context, u activities.IncidentUpdate) (activities.NotifyResult, error) {
+func (n *notes) postUpdate(ctx context.Context, u contract.IncidentUpdate) (contract.NotifyResult, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.updates = append(n.updates, u.Text)
-	return activities.NotifyResult{Delivered: true, Thread: u.Thread}, nil
+	return contract.NotifyResult{Delivered: true, Thread: u.Thread}, nil
 }
 
 func newHarness(t *testing.T) *harness {
@@ -79,9 +81,9 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, env: env, records: records, reg: reg, notes: &notes{}}
 	env.RegisterWorkflowWithOptions(workflows.Incident, workflowRegisterOptions())
 	reg.RegisterActivities(env)
-	env.RegisterActivityWithOptions(h.notes.requestApproval, activity.RegisterOptions{Name: activities.ActivityRequestApproval})
-	env.RegisterActivityWithOptions(h.notes.approvalDecided, activity.RegisterOptions{Name: activities.ActivityApprovalDecided})
-	env.RegisterActivityWithOptions(h.notes.postUpdate, activity.RegisterOptions{Name: activities.ActivityPostUpdate})
+	env.RegisterActivityWithOptions(h.notes.requestApproval, activity.RegisterOptions{Name: contract.ActivityRequestApproval})
+	env.RegisterActivityWithOptions(h.notes.approvalDecided, activity.RegisterOptions{Name: contract.ActivityApprovalDecided})
+	env.RegisterActivityWithOptions(h.notes.postUpdate, activity.RegisterOptions{Name: contract.ActivityPostUpdate})
 	return h
 }
 
@@ -114,33 +116,33 @@ func (h *harness) update(name string, arg any, into *updateResult) {
 	}, arg)
 }
 
-func (h *harness) status() workflows.Status {
+func (h *harness) status() contract.Status {
 	h.t.Helper()
-	v, err := h.env.QueryWorkflow(workflows.QueryStatus)
+	v, err := h.env.QueryWorkflow(contract.QueryStatus)
 	if err != nil {
 		h.t.Fatalf("query status: %v", err)
 	}
-	var st workflows.Status
+	var st contract.Status
 	if err := v.Get(&st); err != nil {
 		h.t.Fatal(err)
 	}
 	return st
 }
 
-func (h *harness) timeline() []workflows.Event {
+func (h *harness) timeline() []contract.Event {
 	h.t.Helper()
-	v, err := h.env.QueryWorkflow(workflows.QueryTimeline)
+	v, err := h.env.QueryWorkflow(contract.QueryTimeline)
 	if err != nil {
 		h.t.Fatalf("query timeline: %v", err)
 	}
-	var ev []workflows.Event
+	var ev []contract.Event
 	if err := v.Get(&ev); err != nil {
 		h.t.Fatal(err)
 	}
 	return ev
 }
 
-func (h *harness) result() workflows.Status {
+func (h *harness) result() contract.Status {
 	h.t.Helper()
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
@@ -148,18 +150,18 @@ func (h *harness) result() workflows.Status {
 	if err := h.env.GetWorkflowError(); err != nil {
 		h.t.Fatalf("workflow error: %v", err)
 	}
-	var st workflows.Status
+	var st contract.Status
 	if err := h.env.GetWorkflowResult(&st); err != nil {
 		h.t.Fatal(err)
 	}
 	return st
 }
 
-func input(rb runbooks.Runbook, params map[string]any) workflows.IncidentInput {
-	return workflows.IncidentInput{ID: "inc-1", Runbook: rb, Params: params, Source: "cli", Requester: "carol"}
+func input(rb runbooks.Runbook, params map[string]any) contract.IncidentInput {
+	return contract.IncidentInput{ID: "inc-1", Runbook: rb, Params: params, Source: "cli", Requester: "carol"}
 }
 
-func stepState(st workflows.Status, id string) string {
+func stepState(st contract.Status, id string) string {
 	for _, s := range st.Steps {
 		if s.ID == id {
 			return s.State
@@ -168,7 +170,7 @@ func stepState(st workflows.Status, id string) string {
 	return "<missing>"
 }
 
-func hasEvent(ev []workflows.Event, typ, step, detailPart string) bool {
+func hasEvent(ev []contract.Event, typ, step, detailPart string) bool {
 	for _, e := range ev {
 		if e.Type == typ && (step == "" || e.Step == step) && strings.Contains(e.Detail, detailPart) {
 			return true
@@ -208,43 +210,43 @@ func TestApprovalGrantedRunsGatedStepAndRollbackRestores(t *testing.T) {
 	var approve, resolve updateResult
 	h.at(time.Minute, func() {
 		st := h.status()
-		if st.State != workflows.StateAwaitingApproval || st.PendingApproval == nil || st.PendingApproval.Step != "gate" {
+		if st.State != contract.StateAwaitingApproval || st.PendingApproval == nil || st.PendingApproval.Step != "gate" {
 			t.Errorf("before approval: state %s, pending %+v", st.State, st.PendingApproval)
 		}
 		if _, ok := h.records.Get("inc-1/after/chatbot"); ok {
 			t.Error("gated step ran before approval")
 		}
-		h.update(workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"}, &approve)
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}, &approve)
 	})
 	h.at(2*time.Minute, func() {
 		st := h.status()
-		if st.State != workflows.StateContained {
+		if st.State != contract.StateContained {
 			t.Errorf("after approval: state %s, want contained", st.State)
 		}
 		if v, _ := h.records.Get("inc-1/after/chatbot"); fmt.Sprint(v) != "2" {
 			t.Errorf("gated step value = %v, want 2", v)
 		}
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "alice"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
 	st := h.result()
 	if approve.rejected != nil || approve.err != nil {
 		t.Fatalf("approve: rejected=%v err=%v", approve.rejected, approve.err)
 	}
-	if st.State != workflows.StateRolledBack {
+	if st.State != contract.StateRolledBack {
 		t.Errorf("final state %s, want rolled_back", st.State)
 	}
 	if n := len(h.records.Keys()); n != 0 {
 		t.Errorf("rollback left records: %v", h.records.Snapshot())
 	}
-	if got := stepState(st, "gate"); got != workflows.StepApproved {
+	if got := stepState(st, "gate"); got != contract.StepApproved {
 		t.Errorf("gate state %s", got)
 	}
 	// The request named the planned change from a dry run of the gated step.
 	if len(h.notes.requests) != 1 || len(h.notes.requests[0].Planned) != 1 || !strings.Contains(h.notes.requests[0].Planned[0].Summary, "would record") {
 		t.Errorf("approval request planned changes: %+v", h.notes.requests)
 	}
-	if len(h.notes.decided) != 1 || h.notes.decided[0].Decision != workflows.StepApproved || h.notes.decided[0].MessageTS != "100.2" {
+	if len(h.notes.decided) != 1 || h.notes.decided[0].Decision != contract.StepApproved || h.notes.decided[0].MessageTS != "100.2" {
 		t.Errorf("decided notification: %+v", h.notes.decided)
 	}
 }
@@ -269,11 +271,11 @@ steps:
 		if len(st.Undo) != 3 || st.Undo[0].Step != "three" || st.Undo[2].Step != "one" {
 			t.Errorf("undo stack (newest first) = %+v", st.Undo)
 		}
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "alice", Mode: "rollback"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice", Mode: "rollback"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
 	st := h.result()
-	if st.State != workflows.StateRolledBack {
+	if st.State != contract.StateRolledBack {
 		t.Fatalf("state %s", st.State)
 	}
 	if got := h.records.Snapshot(); len(got) != 1 || got["inc-1/k1"] != "original" {
@@ -281,7 +283,7 @@ steps:
 	}
 	var order []string
 	for _, e := range h.timeline() {
-		if e.Type == workflows.EventRollbackStep {
+		if e.Type == contract.EventRollbackStep {
 			order = append(order, e.Step)
 		}
 	}
@@ -289,7 +291,7 @@ steps:
 		t.Errorf("rollback order = %v, want three,two,one", order)
 	}
 	for _, id := range []string{"one", "two", "three"} {
-		if s := stepState(st, id); s != workflows.StepRolledBack {
+		if s := stepState(st, id); s != contract.StepRolledBack {
 			t.Errorf("step %s state %s, want rolled_back", id, s)
 		}
 	}
@@ -306,17 +308,17 @@ on_resolve: ask
 `)
 	var noMode, keep updateResult
 	h.at(time.Minute, func() {
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "alice"}, &noMode)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice"}, &noMode)
 	})
 	h.at(2*time.Minute, func() {
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "alice", Mode: "keep"}, &keep)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice", Mode: "keep"}, &keep)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
 	st := h.result()
 	if noMode.rejected == nil || !strings.Contains(noMode.rejected.Error(), "--rollback or --keep") {
 		t.Errorf("resolve without mode on an ask runbook: rejected=%v", noMode.rejected)
 	}
-	if st.State != workflows.StateClosed {
+	if st.State != contract.StateClosed {
 		t.Errorf("state %s, want closed", st.State)
 	}
 	if v, ok := h.records.Get("inc-1/k1"); !ok || v != "a" {
@@ -329,30 +331,30 @@ func TestApprovalDeniedStopsRunbook(t *testing.T) {
 	rb := h.runbook(approvalYAML("1"))
 	var deny, resolve updateResult
 	h.at(time.Minute, func() {
-		h.update(workflows.UpdateDeny, workflows.Decision{Actor: "bob", Via: "cli", Reason: "false positive"}, &deny)
+		h.update(contract.UpdateDeny, contract.Decision{Actor: "bob", Via: "cli", Reason: "false positive"}, &deny)
 	})
 	h.at(2*time.Minute, func() {
 		st := h.status()
-		if st.State != workflows.StateContained {
+		if st.State != contract.StateContained {
 			t.Errorf("after deny: state %s", st.State)
 		}
-		if stepState(st, "record-after") != workflows.StepSkipped {
+		if stepState(st, "record-after") != contract.StepSkipped {
 			t.Errorf("step after a denied approval: %s", stepState(st, "record-after"))
 		}
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "bob", Mode: "keep"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "bob", Mode: "keep"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
 	st := h.result()
 	if deny.err != nil || deny.rejected != nil {
 		t.Fatalf("deny failed: %v %v", deny.err, deny.rejected)
 	}
-	if stepState(st, "gate") != workflows.StepDenied {
+	if stepState(st, "gate") != contract.StepDenied {
 		t.Errorf("gate = %s", stepState(st, "gate"))
 	}
 	if _, ok := h.records.Get("inc-1/after/chatbot"); ok {
 		t.Error("gated step ran after a denial")
 	}
-	if !hasEvent(h.timeline(), workflows.EventApprovalDenied, "gate", "false positive") {
+	if !hasEvent(h.timeline(), contract.EventApprovalDenied, "gate", "false positive") {
 		t.Error("timeline lacks the denial with its reason")
 	}
 }
@@ -369,21 +371,21 @@ func TestApprovalTimesOutToDenyAfterEscalating(t *testing.T) {
 	})
 	h.at(31*time.Minute, func() {
 		st := h.status()
-		if stepState(st, "gate") != workflows.StepDenied {
+		if stepState(st, "gate") != contract.StepDenied {
 			t.Errorf("after timeout gate = %s, want denied", stepState(st, "gate"))
 		}
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "bob", Mode: "rollback"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "bob", Mode: "rollback"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
 	h.result()
 	ev := h.timeline()
-	if !hasEvent(ev, workflows.EventApprovalEscalated, "gate", "cli:dave") {
+	if !hasEvent(ev, contract.EventApprovalEscalated, "gate", "cli:dave") {
 		t.Error("no escalation event naming the escalation approver")
 	}
-	if !hasEvent(ev, workflows.EventApprovalDenied, "gate", "timed out") {
+	if !hasEvent(ev, contract.EventApprovalDenied, "gate", "timed out") {
 		t.Error("no timed-out denial")
 	}
-	if hasEvent(ev, workflows.EventApprovalGranted, "", "") {
+	if hasEvent(ev, contract.EventApprovalGranted, "", "") {
 		t.Error("a clock approved")
 	}
 	if len(h.notes.requests) != 2 || !h.notes.requests[1].Escalation {
@@ -398,12 +400,12 @@ func TestEscalationApproverCanApproveAfterEscalation(t *testing.T) {
 	h := newHarness(t)
 	rb := h.runbook(approvalYAML("1"))
 	var early, late, resolve updateResult
-	h.at(time.Minute, func() { h.update(workflows.UpdateApprove, workflows.Decision{Actor: "dave", Via: "cli"}, &early) })
-	h.at(11*time.Minute, func() { h.update(workflows.UpdateApprove, workflows.Decision{Actor: "dave", Via: "cli"}, &late) })
+	h.at(time.Minute, func() { h.update(contract.UpdateApprove, contract.Decision{Actor: "dave", Via: "cli"}, &early) })
+	h.at(11*time.Minute, func() { h.update(contract.UpdateApprove, contract.Decision{Actor: "dave", Via: "cli"}, &late) })
 	h.at(12*time.Minute, func() {
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "x", Mode: "keep"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "x", Mode: "keep"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
 	st := h.result()
 	if early.rejected == nil {
 		t.Error("escalation approver accepted before escalation")
@@ -411,7 +413,7 @@ func TestEscalationApproverCanApproveAfterEscalation(t *testing.T) {
 	if late.rejected != nil || late.err != nil {
 		t.Errorf("escalation approver refused after escalation: %v %v", late.rejected, late.err)
 	}
-	if stepState(st, "gate") != workflows.StepApproved {
+	if stepState(st, "gate") != contract.StepApproved {
 		t.Errorf("gate = %s", stepState(st, "gate"))
 	}
 }
@@ -421,24 +423,24 @@ func TestApprovalValidatorRefusals(t *testing.T) {
 	rb := h.runbook(approvalYAML("2"))
 	var self, stranger, first, dup, wrongVia, second, late, resolve updateResult
 	h.at(time.Minute, func() {
-		h.update(workflows.UpdateApprove, workflows.Decision{Actor: "carol", Via: "cli"}, &self) // carol started it
-		h.update(workflows.UpdateApprove, workflows.Decision{Actor: "mallory", Via: "cli"}, &stranger)
-		h.update(workflows.UpdateApprove, workflows.Decision{Actor: "U1", Via: "cli"}, &wrongVia) // a Slack id is not a CLI user
-		h.update(workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"}, &first)
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "carol", Via: "cli"}, &self) // carol started it
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "mallory", Via: "cli"}, &stranger)
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "U1", Via: "cli"}, &wrongVia) // a Slack id is not a CLI user
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}, &first)
 	})
 	h.at(2*time.Minute, func() {
 		st := h.status()
-		if stepState(st, "gate") != workflows.StepRunning || st.State != workflows.StateAwaitingApproval {
+		if stepState(st, "gate") != contract.StepRunning || st.State != contract.StateAwaitingApproval {
 			t.Errorf("one approval of two decided the step: %s / %s", stepState(st, "gate"), st.State)
 		}
-		h.update(workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"}, &dup)
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}, &dup)
 	})
-	h.at(3*time.Minute, func() { h.update(workflows.UpdateApprove, workflows.Decision{Actor: "U1", Via: "slack"}, &second) })
+	h.at(3*time.Minute, func() { h.update(contract.UpdateApprove, contract.Decision{Actor: "U1", Via: "slack"}, &second) })
 	h.at(4*time.Minute, func() {
-		h.update(workflows.UpdateApprove, workflows.Decision{Actor: "bob", Via: "cli", Step: "gate"}, &late)
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "x", Mode: "keep"}, &resolve)
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "bob", Via: "cli", Step: "gate"}, &late)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "x", Mode: "keep"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
 	st := h.result()
 	for name, tc := range map[string]struct {
 		r    updateResult
@@ -457,11 +459,11 @@ func TestApprovalValidatorRefusals(t *testing.T) {
 	if first.rejected != nil || second.rejected != nil {
 		t.Errorf("valid votes refused: %v / %v", first.rejected, second.rejected)
 	}
-	res, _ := second.value.(workflows.DecisionResult)
+	res, _ := second.value.(contract.DecisionResult)
 	if res.Outcome != "approved" || res.Approvals != 2 || res.Needed != 2 {
 		t.Errorf("second vote result = %+v", second.value)
 	}
-	if stepState(st, "gate") != workflows.StepApproved {
+	if stepState(st, "gate") != contract.StepApproved {
 		t.Errorf("gate = %s after two distinct approvers", stepState(st, "gate"))
 	}
 }
@@ -471,18 +473,18 @@ func TestRejectedDecisionSignalLandsInTimeline(t *testing.T) {
 	rb := h.runbook(approvalYAML("1"))
 	var resolve updateResult
 	h.at(time.Minute, func() {
-		h.env.SignalWorkflow(workflows.SignalRejectedDecision, workflows.RejectedDecision{
-			Decision: workflows.Decision{Actor: "mallory", Via: "slack", Step: "gate"}, Kind: "approve", Reason: "mallory is not an approver"})
+		h.env.SignalWorkflow(contract.SignalRejectedDecision, contract.RejectedDecision{
+			Decision: contract.Decision{Actor: "mallory", Via: "slack", Step: "gate"}, Kind: "approve", Reason: "mallory is not an approver"})
 	})
 	h.at(2*time.Minute, func() {
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "x", Mode: "keep"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "x", Mode: "keep"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
 	h.result()
 	ev := h.timeline()
 	found := false
 	for _, e := range ev {
-		if e.Type == workflows.EventApprovalRejected && e.Actor == "mallory" && strings.Contains(e.Detail, "not an approver") {
+		if e.Type == contract.EventApprovalRejected && e.Actor == "mallory" && strings.Contains(e.Detail, "not an approver") {
 			found = true
 		}
 	}
@@ -513,17 +515,17 @@ func TestOnErrorPolicies(t *testing.T) {
 		var resolve updateResult
 		h.at(time.Minute, func() {
 			st := h.status()
-			if st.State != workflows.StateFailed || stepState(st, "broken") != workflows.StepFailed || stepState(st, "after") != workflows.StepPending {
+			if st.State != contract.StateFailed || stepState(st, "broken") != contract.StepFailed || stepState(st, "after") != contract.StepPending {
 				t.Errorf("after failure: %s broken=%s after=%s", st.State, stepState(st, "broken"), stepState(st, "after"))
 			}
 			if !strings.Contains(st.Error, "boom") {
 				t.Errorf("error %q does not carry the failure", st.Error)
 			}
-			h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "alice", Mode: "rollback"}, &resolve)
+			h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice", Mode: "rollback"}, &resolve)
 		})
-		h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
+		h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
 		st := h.result()
-		if st.State != workflows.StateRolledBack || len(h.records.Keys()) != 0 {
+		if st.State != contract.StateRolledBack || len(h.records.Keys()) != 0 {
 			t.Errorf("state %s, records %v", st.State, h.records.Snapshot())
 		}
 		for _, s := range st.Steps {
@@ -537,11 +539,11 @@ func TestOnErrorPolicies(t *testing.T) {
 		rb := h.runbook(strings.ReplaceAll(onErrorRunbook, "%MODE%", "continue"))
 		var resolve updateResult
 		h.at(time.Minute, func() {
-			h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "alice", Mode: "keep"}, &resolve)
+			h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice", Mode: "keep"}, &resolve)
 		})
-		h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
+		h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
 		st := h.result()
-		if stepState(st, "broken") != workflows.StepFailed || stepState(st, "after") != workflows.StepSucceeded {
+		if stepState(st, "broken") != contract.StepFailed || stepState(st, "after") != contract.StepSucceeded {
 			t.Errorf("broken=%s after=%s", stepState(st, "broken"), stepState(st, "after"))
 		}
 	})
@@ -554,14 +556,14 @@ func TestOnErrorPolicies(t *testing.T) {
 			if st.PendingApproval == nil || st.PendingApproval.Step != "broken-escalation" || !strings.Contains(st.PendingApproval.Message, "boom") {
 				t.Errorf("no escalation approval pending: %+v", st.PendingApproval)
 			}
-			h.update(workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"}, &approve)
+			h.update(contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}, &approve)
 		})
 		h.at(2*time.Minute, func() {
-			h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "alice", Mode: "keep"}, &resolve)
+			h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice", Mode: "keep"}, &resolve)
 		})
-		h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
+		h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
 		st := h.result()
-		if approve.rejected != nil || stepState(st, "after") != workflows.StepSucceeded {
+		if approve.rejected != nil || stepState(st, "after") != contract.StepSucceeded {
 			t.Errorf("approve=%v after=%s", approve.rejected, stepState(st, "after"))
 		}
 	})
@@ -586,17 +588,17 @@ steps:
 `)
 	var resolve updateResult
 	h.at(time.Minute, func() {
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"agent_id": ""}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"agent_id": ""}))
 	st := h.result()
-	if stepState(st, "maybe") != workflows.StepSkipped || stepState(st, "always") != workflows.StepSucceeded {
+	if stepState(st, "maybe") != contract.StepSkipped || stepState(st, "always") != contract.StepSucceeded {
 		t.Errorf("maybe=%s always=%s", stepState(st, "maybe"), stepState(st, "always"))
 	}
 	if _, ok := h.records.Get("inc-1/agent"); ok {
 		t.Error("skipped step ran")
 	}
-	if !hasEvent(h.timeline(), workflows.EventStepSkipped, "maybe", "is false") {
+	if !hasEvent(h.timeline(), contract.EventStepSkipped, "maybe", "is false") {
 		t.Error("skip not in timeline")
 	}
 }
@@ -612,7 +614,7 @@ steps:
 	var resolve updateResult
 	for i := 0; i < 5; i++ {
 		h.at(time.Duration(i+1)*time.Second, func() {
-			h.env.SignalWorkflow(workflows.SignalAlert, workflows.AlertSignal{Source: "alertmanager", Name: "TokenSpike", Status: "firing", Labels: map[string]string{"model": "m1"}})
+			h.env.SignalWorkflow(contract.SignalAlert, contract.AlertSignal{Source: "alertmanager", Name: "TokenSpike", Status: "firing", Labels: map[string]string{"model": "m1"}})
 		})
 	}
 	h.at(time.Minute, func() {
@@ -620,10 +622,10 @@ steps:
 		if st.Alerts.Count != 5 || st.Alerts.Labels["model"] != "m1" || len(st.Alerts.Names) != 1 {
 			t.Errorf("alerts = %+v", st.Alerts)
 		}
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "a"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
-	if st := h.result(); st.State != workflows.StateRolledBack {
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
+	if st := h.result(); st.State != contract.StateRolledBack {
 		t.Errorf("state %s", st.State)
 	}
 }
@@ -633,14 +635,14 @@ func TestCancelStopsWaitingIncident(t *testing.T) {
 	rb := h.runbook(approvalYAML("1"))
 	var cancel updateResult
 	h.at(time.Minute, func() {
-		h.update(workflows.UpdateCancel, workflows.CancelRequest{Actor: "alice", Reason: "drill"}, &cancel)
+		h.update(contract.UpdateCancel, contract.CancelRequest{Actor: "alice", Reason: "drill"}, &cancel)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "x"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "x"}))
 	st := h.result()
-	if st.State != workflows.StateCancelled || cancel.rejected != nil {
+	if st.State != contract.StateCancelled || cancel.rejected != nil {
 		t.Errorf("state %s rejected %v", st.State, cancel.rejected)
 	}
-	if !hasEvent(h.timeline(), workflows.EventCancelled, "", "1 change(s) left in place") {
+	if !hasEvent(h.timeline(), contract.EventCancelled, "", "1 change(s) left in place") {
 		t.Errorf("cancel event: %+v", h.timeline())
 	}
 }
@@ -650,16 +652,16 @@ func TestNotificationFailureKeepsCLIApprovalWorking(t *testing.T) {
 	h.notes.failPosts = true
 	rb := h.runbook(approvalYAML("1"))
 	var approve, resolve updateResult
-	h.at(5*time.Minute, func() { h.update(workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"}, &approve) })
+	h.at(5*time.Minute, func() { h.update(contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}, &approve) })
 	h.at(6*time.Minute, func() {
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, map[string]any{"target": "x"}))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "x"}))
 	st := h.result()
-	if stepState(st, "gate") != workflows.StepApproved {
+	if stepState(st, "gate") != contract.StepApproved {
 		t.Errorf("gate = %s", stepState(st, "gate"))
 	}
-	if !hasEvent(h.timeline(), workflows.EventNotifyFailed, "gate", "approve from the CLI") {
+	if !hasEvent(h.timeline(), contract.EventNotifyFailed, "gate", "approve from the CLI") {
 		t.Error("undelivered request not recorded in the timeline")
 	}
 }
@@ -675,15 +677,15 @@ steps:
 	in := input(rb, nil)
 	for i := 0; i < 5; i++ {
 		h.at(time.Duration(i+1)*time.Minute, func() {
-			h.env.SignalWorkflow(workflows.SignalAlert, workflows.AlertSignal{Source: "generic", Name: "Spike", Status: "firing"})
+			h.env.SignalWorkflow(contract.SignalAlert, contract.AlertSignal{Source: "generic", Name: "Spike", Status: "firing"})
 		})
 	}
 	// A storm of folded alerts has grown the history past the limit.
 	h.at(10*time.Minute, func() {
 		h.env.SetCurrentHistoryLength(10001)
-		h.env.SignalWorkflow(workflows.SignalAlert, workflows.AlertSignal{Source: "generic", Name: "Spike", Status: "firing"})
+		h.env.SignalWorkflow(contract.SignalAlert, contract.AlertSignal{Source: "generic", Name: "Spike", Status: "firing"})
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, in)
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, in)
 	if !h.env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not finish its run")
 	}
@@ -692,12 +694,25 @@ steps:
 	if !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new once history passed the limit, got %v", err)
 	}
-	var next workflows.IncidentInput
+	var next contract.IncidentInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	c := next.Carry
-	if c == nil || c.State != workflows.StateContained || len(c.Undo) != 1 || c.Alerts.Count == 0 || len(c.Timeline) == 0 {
+	// The carried state is the workflow's private business; read the parts
+	// this test cares about as a client would see them.
+	var c struct {
+		State    string               `json:"state"`
+		Undo     []contract.UndoEntry `json:"undo"`
+		Alerts   contract.AlertFold   `json:"alerts"`
+		Timeline []contract.Event     `json:"timeline"`
+	}
+	if next.Carry == nil {
+		t.Fatal("continue-as-new carried no state")
+	}
+	if err := json.Unmarshal(next.Carry, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.State != contract.StateContained || len(c.Undo) != 1 || c.Alerts.Count == 0 || len(c.Timeline) == 0 {
 		t.Fatalf("carried state lost something: %+v", c)
 	}
 	// The next run resumes held containment and can still roll it back.
@@ -709,13 +724,13 @@ steps:
 	h2.reg = activities.NewRegistry()
 	var resolve updateResult
 	h2.at(time.Minute, func() {
-		if st := h2.status(); st.Alerts.Count != c.Alerts.Count || stepState(st, "one") != workflows.StepSucceeded {
+		if st := h2.status(); st.Alerts.Count != c.Alerts.Count || stepState(st, "one") != contract.StepSucceeded {
 			t.Errorf("resumed status: %+v", st)
 		}
-		h2.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "rollback"}, &resolve)
+		h2.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "a", Mode: "rollback"}, &resolve)
 	})
-	h2.env.ExecuteWorkflow(workflows.IncidentWorkflow, next)
-	if st := h2.result(); st.State != workflows.StateRolledBack {
+	h2.env.ExecuteWorkflow(contract.IncidentWorkflow, next)
+	if st := h2.result(); st.State != contract.StateRolledBack {
 		t.Errorf("after continue-as-new and resolve: %s", st.State)
 	}
 }
@@ -737,11 +752,11 @@ steps:
 `)
 	var resolve updateResult
 	h.at(time.Minute, func() {
-		h.update(workflows.UpdateResolve, workflows.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve)
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "a", Mode: "keep"}, &resolve)
 	})
-	h.env.ExecuteWorkflow(workflows.IncidentWorkflow, input(rb, nil))
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
 	st := h.result()
-	if stepState(st, "show") != workflows.StepSucceeded {
+	if stepState(st, "show") != contract.StepSucceeded {
 		t.Fatalf("step show: %s %s", stepState(st, "show"), st.Steps[0].Error)
 	}
 	if !strings.Contains(st.Steps[0].Summary, "id=inc-1") || !strings.Contains(st.Steps[0].Summary, "requester=carol") {

@@ -3,9 +3,9 @@ package workflows_test
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 func workflowRegisterOptions() workflow.RegisterOptions {
-	return workflow.RegisterOptions{Name: workflows.IncidentWorkflow}
+	return workflow.RegisterOptions{Name: contract.IncidentWorkflow}
 }

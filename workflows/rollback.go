@@ -5,8 +5,8 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // rollback runs the undo stack newest first. A failed undo is recorded and
@@ -18,7 +18,7 @@ func (s *incident) rollback(ctx workflow.Context) (failed int) {
 		if u.Done {
 			continue
 		}
-		in := activities.ActionInput{Incident: s.ref(), Step: u.Step, Args: u.Undo.Args}
+		in := contract.ActionInput{Incident: s.ref(), Step: u.Step, Args: u.Undo.Args}
 		// Undo steps get the same retry plan as the step they reverse.
 		var step runbooks.Step
 		if idx := s.stepIndex(u.Step); idx >= 0 {
@@ -27,20 +27,20 @@ func (s *incident) rollback(ctx workflow.Context) (failed int) {
 		res, err := s.execute(ctx, u.Undo.Action, step, in, nil)
 		if err != nil {
 			failed++
-			s.event(ctx, EventRollbackFailed, u.Step, "", fmt.Sprintf("%s failed: %s", u.Undo.Action, errorMessage(err)))
+			s.event(ctx, contract.EventRollbackFailed, u.Step, "", fmt.Sprintf("%s failed: %s", u.Undo.Action, errorMessage(err)))
 			continue
 		}
 		u.Done = true
 		if idx := s.stepIndex(u.Step); idx >= 0 {
-			s.Steps[idx].State = StepRolledBack
+			s.Steps[idx].State = contract.StepRolledBack
 		}
 		detail := res.Summary
 		if detail == "" {
 			detail = u.Undo.Action + " done"
 		}
-		s.event(ctx, EventRollbackStep, u.Step, "", detail)
+		s.event(ctx, contract.EventRollbackStep, u.Step, "", detail)
 		for _, w := range res.Warnings {
-			s.event(ctx, EventNote, u.Step, "", "warning: "+w)
+			s.event(ctx, contract.EventNote, u.Step, "", "warning: "+w)
 		}
 	}
 	return failed

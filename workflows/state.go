@@ -3,32 +3,33 @@ package workflows
 import (
 	"time"
 
-	"github.com/quenchhq/quench/activities"
+	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // incidentState is the interpreter's whole state. Its fields are exported
 // so continue-as-new can carry it into the next run as JSON.
 type incidentState struct {
-	Input    IncidentInput `json:"-"`
-	ID       string        `json:"id"`
-	Severity string        `json:"severity"`
-	State    string        `json:"state"`
-	Started  time.Time     `json:"started"`
-	Updated  time.Time     `json:"updated"`
+	Input    contract.IncidentInput `json:"-"`
+	ID       string                 `json:"id"`
+	Severity string                 `json:"severity"`
+	State    string                 `json:"state"`
+	Started  time.Time              `json:"started"`
+	Updated  time.Time              `json:"updated"`
 	// Next is the index of the next step to run.
-	Next     int                 `json:"next"`
-	Steps    []StepStatus        `json:"steps"`
-	Outputs  map[string]stepVars `json:"outputs"`
-	Undo     []UndoEntry         `json:"undo"`
-	Timeline []Event             `json:"timeline"`
-	Alerts   AlertFold           `json:"alerts"`
-	Pending  *approvalState      `json:"pending,omitempty"`
-	Thread   activities.Thread   `json:"thread"`
-	Error    string              `json:"error,omitempty"`
-	Resolve  *ResolveRequest     `json:"resolve,omitempty"`
-	Cancel   *CancelRequest      `json:"cancel,omitempty"`
-	Finished bool                `json:"finished"`
-	Runs     int                 `json:"runs"` // how many times it continued as new
+	Next     int                      `json:"next"`
+	Steps    []contract.StepStatus    `json:"steps"`
+	Outputs  map[string]stepVars      `json:"outputs"`
+	Undo     []contract.UndoEntry     `json:"undo"`
+	Timeline []contract.Event         `json:"timeline"`
+	Alerts   contract.AlertFold       `json:"alerts"`
+	Pending  *approvalState           `json:"pending,omitempty"`
+	Thread   contract.Thread          `json:"thread"`
+	Error    string                   `json:"error,omitempty"`
+	Resolve  *contract.ResolveRequest `json:"resolve,omitempty"`
+	Cancel   *contract.CancelRequest  `json:"cancel,omitempty"`
+	Finished bool                     `json:"finished"`
+	Runs     int                      `json:"runs"` // how many times it continued as new
 }
 
 // stepVars is what expressions see as steps.<id>.
@@ -41,20 +42,25 @@ type stepVars struct {
 
 // approvalState is the approval step waiting for humans.
 type approvalState struct {
-	Step      string      `json:"step"`
-	Message   string      `json:"message"`
-	Needed    int         `json:"needed"`
-	SelfOK    bool        `json:"self_ok"`
-	Approvers approverSet `json:"approvers"`
-	Votes     []vote      `json:"votes"`
-	Deadline  time.Time   `json:"deadline"`
-	Escalated bool        `json:"escalated"`
+	Step      string             `json:"step"`
+	Message   string             `json:"message"`
+	Needed    int                `json:"needed"`
+	SelfOK    bool               `json:"self_ok"`
+	Approvers runbooks.Approvers `json:"approvers"`
+	Votes     []vote             `json:"votes"`
+	Deadline  time.Time          `json:"deadline"`
+	Escalated bool               `json:"escalated"`
 	// Decision is "" while pending, then approved or denied.
 	Decision  string `json:"decision,omitempty"`
 	Reason    string `json:"reason,omitempty"`
 	MessageTS string `json:"message_ts,omitempty"`
 	// Notified is set once the request notification finished (delivered or not).
 	Notified bool `json:"notified"`
+	// Requested is when the request went out; Planned is what it showed.
+	// Both are kept so a run that continued as new escalates on time and
+	// shows the same plan.
+	Requested time.Time                `json:"requested,omitempty"`
+	Planned   []contract.PlannedChange `json:"planned,omitempty"`
 }
 
 type vote struct {
@@ -63,49 +69,4 @@ type vote struct {
 	Kind   string    `json:"kind"` // approve | deny
 	Reason string    `json:"reason,omitempty"`
 	At     time.Time `json:"at"`
-}
-
-// approverSet is who may decide, as plain lists (deterministic, JSON-friendly).
-type approverSet struct {
-	SlackUsers  []string `json:"slack_users,omitempty"`
-	SlackGroups []string `json:"slack_groups,omitempty"`
-	CLIUsers    []string `json:"cli_users,omitempty"`
-}
-
-func (a approverSet) describe() []string {
-	var out []string
-	for _, u := range a.SlackUsers {
-		out = append(out, "slack:"+u)
-	}
-	for _, g := range a.SlackGroups {
-		out = append(out, "slack-group:"+g)
-	}
-	for _, u := range a.CLIUsers {
-		out = append(out, "cli:"+u)
-	}
-	return out
-}
-
-func (a *approverSet) add(b approverSet) {
-	a.SlackUsers = appendUnique(a.SlackUsers, b.SlackUsers...)
-	a.SlackGroups = appendUnique(a.SlackGroups, b.SlackGroups...)
-	a.CLIUsers = appendUnique(a.CLIUsers, b.CLIUsers...)
-}
-
-func appendUnique(list []string, more ...string) []string {
-	for _, m := range more {
-		if !contains(list, m) {
-			list = append(list, m)
-		}
-	}
-	return list
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

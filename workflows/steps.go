@@ -1,15 +1,17 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Defaults for action steps that do not say otherwise.
@@ -63,16 +65,16 @@ func (s *incident) runStep(ctx workflow.Context, i int) (stop bool) {
 			return s.stepFailed(ctx, i, fmt.Errorf("when: %w", err))
 		}
 		if !ok {
-			st.State = StepSkipped
+			st.State = contract.StepSkipped
 			st.Summary = "skipped: when is false"
-			s.Outputs[step.ID] = stepVars{State: StepSkipped}
-			s.event(ctx, EventStepSkipped, step.ID, "", fmt.Sprintf("when %q is false", step.When))
+			s.Outputs[step.ID] = stepVars{State: contract.StepSkipped}
+			s.event(ctx, contract.EventStepSkipped, step.ID, "", fmt.Sprintf("when %q is false", step.When))
 			return false
 		}
 	}
-	st.State = StepRunning
+	st.State = contract.StepRunning
 	st.Started = timePtr(workflow.Now(ctx))
-	s.event(ctx, EventStepStarted, step.ID, "", step.Kind()+describeStep(step))
+	s.event(ctx, contract.EventStepStarted, step.ID, "", step.Kind()+describeStep(step))
 	switch step.Kind() {
 	case "action":
 		return s.runAction(ctx, i)
@@ -84,12 +86,9 @@ func (s *incident) runStep(ctx workflow.Context, i int) (stop bool) {
 			return s.stepFailed(ctx, i, err)
 		}
 		s.postUpdate(ctx, msg)
-		return s.stepSucceeded(ctx, i, activities.ActionResult{Summary: "posted: " + msg})
+		return s.stepSucceeded(ctx, i, contract.ActionResult{Summary: "posted: " + msg})
 	case "wait":
-		if err := workflow.Sleep(ctx, step.Wait.Duration.D()); err != nil {
-			return s.stepCancelled(ctx, i)
-		}
-		return s.stepSucceeded(ctx, i, activities.ActionResult{Summary: "waited " + step.Wait.Duration.D().String()})
+		return s.waitStep(ctx, i)
 	}
 	return s.stepFailed(ctx, i, fmt.Errorf("step %s has no action, approval, notify or wait", step.ID))
 }
@@ -134,6 +133,7 @@ func actionOptions(step runbooks.Step) workflow.ActivityOptions {
 	}
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    contract.ActionHeartbeatTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
 }
@@ -165,27 +165,47 @@ func planRetries(r *runbooks.RetryPolicy) retryPlan {
 	return p
 }
 
+// maxWorkerLosses bounds how often a step is retried because its worker
+// stopped heartbeating (killed, partitioned). These retries do not use the
+// step's attempts: a crash is not the action failing.
+const maxWorkerLosses = 10
+
 // execute runs an action activity with the step's retry plan. onAttempt is
-// called before each attempt.
-func (s *incident) execute(ctx workflow.Context, action string, step runbooks.Step, in activities.ActionInput, onAttempt func(n int)) (activities.ActionResult, error) {
+// called before each attempt. An attempt that fails or loses its worker
+// hands its checkpoint (the prior state it read) to the next attempt, so a
+// retry after a write never mistakes its own change for the prior state.
+func (s *incident) execute(ctx workflow.Context, action string, step runbooks.Step, in contract.ActionInput, onAttempt func(n int)) (contract.ActionResult, error) {
 	plan := planRetries(step.Retry)
 	actx := workflow.WithActivityOptions(ctx, actionOptions(step))
 	wait := plan.interval
 	var lastErr error
+	losses := 0
 	for n := 1; n <= plan.attempts; n++ {
 		if onAttempt != nil {
-			onAttempt(n)
+			onAttempt(n + losses)
 		}
-		var res activities.ActionResult
+		var res contract.ActionResult
 		err := workflow.ExecuteActivity(actx, action, in).Get(ctx, &res)
 		if err == nil {
 			return res, nil
 		}
 		lastErr = err
-		if temporal.IsCanceledError(err) || ctx.Err() != nil || !retryable(err) || n == plan.attempts {
+		if cp := checkpointOf(err); cp != nil {
+			in.Checkpoint = cp
+		}
+		if temporal.IsCanceledError(err) || ctx.Err() != nil || !retryable(err) {
 			break
 		}
-		s.event(ctx, EventNote, in.Step, "", fmt.Sprintf("attempt %d of %d failed, retrying in %s: %s", n, plan.attempts, wait, errorMessage(err)))
+		if workerLost(err) && losses < maxWorkerLosses {
+			losses++
+			n-- // a lost worker is not a failed attempt
+			s.event(ctx, contract.EventNote, in.Step, "", fmt.Sprintf("worker lost during the attempt (no heartbeat for %s); retrying on another worker", contract.ActionHeartbeatTimeout))
+			continue
+		}
+		if n == plan.attempts {
+			break
+		}
+		s.event(ctx, contract.EventNote, in.Step, "", fmt.Sprintf("attempt %d of %d failed, retrying in %s: %s", n, plan.attempts, wait, errorMessage(err)))
 		if workflow.Sleep(ctx, wait) != nil {
 			break
 		}
@@ -194,7 +214,33 @@ func (s *incident) execute(ctx workflow.Context, action string, step runbooks.St
 			wait = plan.max
 		}
 	}
-	return activities.ActionResult{}, lastErr
+	return contract.ActionResult{}, lastErr
+}
+
+// workerLost is true when the attempt timed out because its worker stopped
+// heartbeating.
+func workerLost(err error) bool {
+	var to *temporal.TimeoutError
+	return errors.As(err, &to) && to.TimeoutType() == enumspb.TIMEOUT_TYPE_HEARTBEAT
+}
+
+// checkpointOf returns the checkpoint a failed attempt left: its last
+// heartbeat (worker lost, timed out) or its error's details.
+func checkpointOf(err error) json.RawMessage {
+	var cp contract.AttemptCheckpoint
+	var to *temporal.TimeoutError
+	if errors.As(err, &to) && to.HasLastHeartbeatDetails() {
+		if to.LastHeartbeatDetails(&cp) == nil && len(cp.Checkpoint) > 0 {
+			return cp.Checkpoint
+		}
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.HasDetails() {
+		if appErr.Details(&cp) == nil && len(cp.Checkpoint) > 0 {
+			return cp.Checkpoint
+		}
+	}
+	return nil
 }
 
 // retryable is false for application errors marked non-retryable.
@@ -225,7 +271,7 @@ func (s *incident) runAction(ctx workflow.Context, i int) bool {
 	if err != nil {
 		return s.stepFailed(ctx, i, err)
 	}
-	in := activities.ActionInput{Incident: s.ref(), Step: step.ID, Args: args, DryRun: s.in.DryRun}
+	in := contract.ActionInput{Incident: s.ref(), Step: step.ID, Args: args, DryRun: s.in.DryRun}
 	res, err := s.execute(ctx, step.Action, step, in, func(n int) { s.Steps[i].Attempts = n })
 	if err != nil {
 		if temporal.IsCanceledError(err) || ctx.Err() != nil {
@@ -236,33 +282,66 @@ func (s *incident) runAction(ctx workflow.Context, i int) bool {
 	return s.stepSucceeded(ctx, i, res)
 }
 
-func (s *incident) stepSucceeded(ctx workflow.Context, i int, res activities.ActionResult) bool {
+func (s *incident) stepSucceeded(ctx workflow.Context, i int, res contract.ActionResult) bool {
 	step := s.rb.Steps[i]
 	st := &s.Steps[i]
-	st.State = StepSucceeded
+	st.State = contract.StepSucceeded
 	st.Finished = timePtr(workflow.Now(ctx))
 	st.Summary, st.Changed, st.Output = res.Summary, res.Changed, res.Output
-	s.Outputs[step.ID] = stepVars{Output: res.Output, Changed: res.Changed, State: StepSucceeded}
+	s.Outputs[step.ID] = stepVars{Output: res.Output, Changed: res.Changed, State: contract.StepSucceeded}
 	if res.Undo != nil && !res.DryRun {
-		s.Undo = append(s.Undo, UndoEntry{Step: step.ID, Undo: *res.Undo})
+		s.Undo = append(s.Undo, contract.UndoEntry{Step: step.ID, Undo: *res.Undo})
 	}
 	detail := res.Summary
 	if detail == "" {
 		detail = "done"
 	}
-	s.event(ctx, EventStepSucceeded, step.ID, "", detail)
+	s.event(ctx, contract.EventStepSucceeded, step.ID, "", detail)
 	for _, w := range res.Warnings {
-		s.event(ctx, EventNote, step.ID, "", "warning: "+w)
+		s.event(ctx, contract.EventNote, step.ID, "", "warning: "+w)
 	}
 	return false
 }
 
+// awaitEscalation asks a human whether the runbook goes on without failed
+// step i, and reports whether to stop.
+func (s *incident) awaitEscalation(ctx workflow.Context, i int) bool {
+	step := s.rb.Steps[i]
+	msg := fmt.Sprintf("Step %s failed: %s. Approve to continue the runbook without it, deny to stop.", step.ID, s.Steps[i].Error)
+	decision := s.awaitApproval(ctx, escalationID(step.ID), step.ID, msg, runbooks.EffectivePolicy(&s.rb, runbooks.Step{Approval: &runbooks.ApprovalStep{}}))
+	return s.suspended || decision != contract.StepApproved
+}
+
+// escalationID names the approval that asks whether to go on after a failed step.
+func escalationID(step string) string { return step + "-escalation" }
+
+// waitStep sleeps until the wait step's end (from when it started, so a run
+// that continued as new waits only what is left), or suspends for
+// continue-as-new.
+func (s *incident) waitStep(ctx workflow.Context, i int) bool {
+	step := s.rb.Steps[i]
+	end := s.Steps[i].Started.Add(step.Wait.Duration.D())
+	for {
+		left := end.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return s.stepSucceeded(ctx, i, contract.ActionResult{Summary: "waited " + step.Wait.Duration.D().String()})
+		}
+		if _, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return s.canContinueAsNew(ctx) }); err != nil {
+			return s.stepCancelled(ctx, i)
+		}
+		if workflow.Now(ctx).Before(end) && s.canContinueAsNew(ctx) {
+			s.suspended = true
+			return true
+		}
+	}
+}
+
 func (s *incident) stepCancelled(ctx workflow.Context, i int) bool {
 	st := &s.Steps[i]
-	st.State = StepSkipped
+	st.State = contract.StepSkipped
 	st.Finished = timePtr(workflow.Now(ctx))
 	st.Summary = "interrupted: incident cancelled or resolved"
-	s.Outputs[st.ID] = stepVars{State: StepSkipped}
+	s.Outputs[st.ID] = stepVars{State: contract.StepSkipped}
 	return true
 }
 
@@ -270,23 +349,20 @@ func (s *incident) stepCancelled(ctx workflow.Context, i int) bool {
 func (s *incident) stepFailed(ctx workflow.Context, i int, err error) bool {
 	step := s.rb.Steps[i]
 	st := &s.Steps[i]
-	st.State = StepFailed
+	st.State = contract.StepFailed
 	st.Finished = timePtr(workflow.Now(ctx))
 	st.Error = err.Error()
-	s.Outputs[step.ID] = stepVars{State: StepFailed}
-	s.event(ctx, EventStepFailed, step.ID, "", err.Error())
+	s.Outputs[step.ID] = stepVars{State: contract.StepFailed}
+	s.event(ctx, contract.EventStepFailed, step.ID, "", err.Error())
 	switch step.OnError {
 	case "continue":
 		return false
 	case "escalate":
-		// A human decides whether the runbook goes on without this step.
-		msg := fmt.Sprintf("Step %s failed: %s. Approve to continue the runbook without it, deny to stop.", step.ID, err)
-		decision := s.awaitApproval(ctx, step.ID+"-escalation", step.ID, msg, runbooks.EffectivePolicy(&s.rb, runbooks.Step{Approval: &runbooks.ApprovalStep{}}), true)
-		return decision != StepApproved
+		return s.awaitEscalation(ctx, i)
 	}
 	s.Error = fmt.Sprintf("step %s failed: %s", step.ID, err)
-	s.setState(ctx, StateFailed)
-	s.event(ctx, EventFailed, step.ID, "", s.Error+"; changes so far are held until resolve")
+	s.setState(ctx, contract.StateFailed)
+	s.event(ctx, contract.EventFailed, step.ID, "", s.Error+"; changes so far are held until resolve")
 	s.postUpdate(ctx, fmt.Sprintf(":x: %s", s.Error))
 	return true
 }

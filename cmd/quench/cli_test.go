@@ -19,7 +19,7 @@ import (
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/devserver"
 	"github.com/quenchhq/quench/worker"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // cli runs the quench command in-process with the given environment.
@@ -62,7 +62,7 @@ func startQuench(t *testing.T) cli {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	attrs := map[string]enumspb.IndexedValueType{}
-	for _, n := range workflows.SearchAttributes {
+	for _, n := range contract.SearchAttributes {
 		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -81,7 +81,7 @@ func startQuench(t *testing.T) cli {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(c, worker.Config{TaskQueue: workflows.DefaultTaskQueue}, reg, activities.NewNotifier(nil, "", quiet))
+	w := worker.New(c, worker.Config{TaskQueue: contract.DefaultTaskQueue}, reg, activities.NewNotifier(nil, "", quiet))
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestTourContractForScripts(t *testing.T) {
 		}
 	}
 	decodeJSON(t, r.stdout, &st)
-	if st.ID != "demo-1" || st.Runbook != "contain-demo" || st.State != workflows.StateAwaitingApproval {
+	if st.ID != "demo-1" || st.Runbook != "contain-demo" || st.State != contract.StateAwaitingApproval {
 		t.Fatalf("run --wait status = %+v", st)
 	}
 	if len(st.Steps) != 4 || st.Steps[1].ID != "block" || st.Steps[1].State != "succeeded" || st.Steps[1].Attempts != 1 || st.Steps[3].State != "pending" {
@@ -147,7 +147,7 @@ func TestTourContractForScripts(t *testing.T) {
 
 	r = q.as("bob").run("resolve", "demo-1", "--rollback", "-o", "json")
 	decodeJSON(t, r.stdout, &st)
-	if r.code != 0 || st.State != workflows.StateRolledBack {
+	if r.code != 0 || st.State != contract.StateRolledBack {
 		t.Fatalf("resolve: exit %d state %s\n%s", r.code, st.State, r.stderr)
 	}
 

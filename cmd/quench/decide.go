@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type decideOptions struct {
@@ -50,7 +50,7 @@ func (a *app) runDecide(ctx context.Context, o decideOptions) error {
 	if err != nil {
 		return err
 	}
-	d := workflows.Decision{Step: o.step, Actor: identity(), Via: "cli", Reason: o.reason}
+	d := contract.Decision{Step: o.step, Actor: identity(), Via: "cli", Reason: o.reason}
 	res, err := inc.Decide(ctx, o.id, o.kind, d)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 	"github.com/quenchhq/quench/internal/alerts"
 	"github.com/quenchhq/quench/internal/devserver"
 	"github.com/quenchhq/quench/worker"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type devOptions struct {
@@ -62,7 +62,7 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	}
 	log := a.logger()
 	attrs := map[string]enumspb.IndexedValueType{}
-	for _, name := range workflows.SearchAttributes {
+	for _, name := range contract.SearchAttributes {
 		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	srv, err := devserver.Start(ctx, devserver.Options{

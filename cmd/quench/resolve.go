@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type resolveOptions struct {
@@ -47,7 +47,7 @@ func (a *app) runResolve(ctx context.Context, o resolveOptions) error {
 	if err != nil {
 		return err
 	}
-	req := workflows.ResolveRequest{Actor: identity(), Reason: o.reason}
+	req := contract.ResolveRequest{Actor: identity(), Reason: o.reason}
 	if o.rollback {
 		req.Mode = "rollback"
 	} else if o.keep {
@@ -64,7 +64,7 @@ func (a *app) runResolve(ctx context.Context, o resolveOptions) error {
 	if err := a.printStatus(st, o.output); err != nil {
 		return err
 	}
-	if st.State == workflows.StateFailed {
+	if st.State == contract.StateFailed {
 		return fmt.Errorf("incident %s: %s", o.id, st.Error)
 	}
 	return nil
@@ -91,7 +91,7 @@ changes, use resolve --rollback instead.`,
 			if err != nil {
 				return err
 			}
-			if err := inc.Cancel(cmd.Context(), o.id, workflows.CancelRequest{Actor: identity(), Reason: o.reason}); err != nil {
+			if err := inc.Cancel(cmd.Context(), o.id, contract.CancelRequest{Actor: identity(), Reason: o.reason}); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.out, "%s: cancelled\n", o.id)

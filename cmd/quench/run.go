@@ -12,7 +12,7 @@ import (
 
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/runbooks"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type runOptions struct {
@@ -103,7 +103,7 @@ func (a *app) runRun(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	in := workflows.IncidentInput{ID: id, Runbook: *rb, Params: params, Severity: o.severity, Source: "cli", Requester: identity(), DryRun: o.dryRun}
+	in := contract.IncidentInput{ID: id, Runbook: *rb, Params: params, Severity: o.severity, Source: "cli", Requester: identity(), DryRun: o.dryRun}
 	if _, err := inc.Start(ctx, in); err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (a *app) runRun(ctx context.Context, o runOptions) error {
 
 // follow polls status, printing each step change to stderr, until the
 // incident needs a human, is contained, or ended.
-func (a *app) follow(ctx context.Context, inc *incidents.Client, id string, timeout time.Duration) (workflows.Status, error) {
+func (a *app) follow(ctx context.Context, inc *incidents.Client, id string, timeout time.Duration) (contract.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	seen := map[string]string{}
@@ -134,13 +134,13 @@ func (a *app) follow(ctx context.Context, inc *incidents.Client, id string, time
 		st, err := inc.Status(ctx, id)
 		if err == nil {
 			for _, s := range st.Steps {
-				if seen[s.ID] != s.State && s.State != workflows.StepPending {
+				if seen[s.ID] != s.State && s.State != contract.StepPending {
 					seen[s.ID] = s.State
 					fmt.Fprintf(a.errOut, "  %-28s %-10s %s\n", s.ID, s.State, firstNonEmpty(s.Error, s.Summary))
 				}
 			}
 			switch st.State {
-			case workflows.StateRunning, workflows.StateRollingBack:
+			case contract.StateRunning, contract.StateRollingBack:
 			default:
 				return st, nil
 			}
@@ -148,7 +148,7 @@ func (a *app) follow(ctx context.Context, inc *incidents.Client, id string, time
 		select {
 		case <-ctx.Done():
 			if err != nil {
-				return workflows.Status{}, fmt.Errorf("follow incident %s: %w", id, err)
+				return contract.Status{}, fmt.Errorf("follow incident %s: %w", id, err)
 			}
 			return st, fmt.Errorf("follow incident %s: still %s after %s (it keeps running; check `quench status %s`)", id, st.State, timeout, id)
 		case <-tick.C:

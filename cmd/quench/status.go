@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type statusOptions struct {
@@ -50,7 +50,7 @@ func (a *app) runStatus(ctx context.Context, o statusOptions) error {
 	return a.printStatus(st, o.output)
 }
 
-func (a *app) printStatus(st workflows.Status, o output) error {
+func (a *app) printStatus(st contract.Status, o output) error {
 	if o.json() {
 		return writeJSON(a.out, st)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type timelineOptions struct {
@@ -46,7 +46,7 @@ func (a *app) runTimeline(ctx context.Context, o timelineOptions) error {
 		return err
 	}
 	if ev == nil {
-		ev = []workflows.Event{}
+		ev = []contract.Event{}
 	}
 	switch o.format {
 	case "json":
@@ -62,7 +62,7 @@ func (a *app) runTimeline(ctx context.Context, o timelineOptions) error {
 	return tw.Flush()
 }
 
-func writeTimelineMarkdown(a *app, id string, ev []workflows.Event) error {
+func writeTimelineMarkdown(a *app, id string, ev []contract.Event) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Incident %s — timeline\n\n", id)
 	b.WriteString("| Time (UTC) | Event | Step | Actor | Detail |\n|---|---|---|---|---|\n")

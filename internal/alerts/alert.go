@@ -11,7 +11,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Sources, as used in URLs (/alerts/<source>), routes.yaml and IncidentInput.Source.
@@ -54,8 +54,8 @@ type Alert struct {
 }
 
 // Signal builds the signal that folds a into an incident.
-func (a Alert) Signal(receivedAt time.Time) workflows.AlertSignal {
-	return workflows.AlertSignal{
+func (a Alert) Signal(receivedAt time.Time) contract.AlertSignal {
+	return contract.AlertSignal{
 		Source:      a.Source,
 		Name:        a.Name,
 		Status:      a.Status,

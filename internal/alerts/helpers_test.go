@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/quenchhq/quench/runbooks"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // testNow is shortly after the testdata payloads were sent.
@@ -63,16 +63,16 @@ func (c *clock) Add(d time.Duration) {
 type fakeStarter struct {
 	mu       sync.Mutex
 	open     map[string]bool
-	inputs   []workflows.IncidentInput
-	signals  []workflows.AlertSignal
+	inputs   []contract.IncidentInput
+	signals  []contract.AlertSignal
 	signaled []string // ids SignalAlert reached
-	resolves []workflows.ResolveRequest
+	resolves []contract.ResolveRequest
 	err      error
 }
 
 func newFakeStarter() *fakeStarter { return &fakeStarter{open: map[string]bool{}} }
 
-func (f *fakeStarter) FoldAlert(_ context.Context, in workflows.IncidentInput, sig workflows.AlertSignal) (bool, string, error) {
+func (f *fakeStarter) FoldAlert(_ context.Context, in contract.IncidentInput, sig contract.AlertSignal) (bool, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -85,7 +85,7 @@ func (f *fakeStarter) FoldAlert(_ context.Context, in workflows.IncidentInput, s
 	return started, "run-" + in.ID, nil
 }
 
-func (f *fakeStarter) SignalAlert(_ context.Context, id string, sig workflows.AlertSignal) error {
+func (f *fakeStarter) SignalAlert(_ context.Context, id string, sig contract.AlertSignal) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.open[id] {
@@ -96,7 +96,7 @@ func (f *fakeStarter) SignalAlert(_ context.Context, id string, sig workflows.Al
 	return nil
 }
 
-func (f *fakeStarter) Resolve(_ context.Context, id string, req workflows.ResolveRequest) error {
+func (f *fakeStarter) Resolve(_ context.Context, id string, req contract.ResolveRequest) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resolves = append(f.resolves, req)

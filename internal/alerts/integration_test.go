@@ -26,7 +26,7 @@ import (
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/worker"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // temporalEnv is an embedded Temporal server running the real Incident
@@ -47,7 +47,7 @@ func newTemporalEnv(t *testing.T) *temporalEnv {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sas := map[string]enumspb.IndexedValueType{}
-	for _, name := range workflows.SearchAttributes {
+	for _, name := range contract.SearchAttributes {
 		sas[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
@@ -60,9 +60,9 @@ func newTemporalEnv(t *testing.T) *temporalEnv {
 		t.Fatal(err)
 	}
 	notifier := activities.NewNotifier(nil, "", quiet)
-	srv.NewWorker(workflows.DefaultTaskQueue, func(r sdkworker.Registry) { worker.Register(r, reg, notifier) })
+	srv.NewWorker(contract.DefaultTaskQueue, func(r sdkworker.Registry) { worker.Register(r, reg, notifier) })
 
-	inc := incidents.New(c, workflows.DefaultTaskQueue).WithNamespace(srv.GetDefaultNamespace())
+	inc := incidents.New(c, contract.DefaultTaskQueue).WithNamespace(srv.GetDefaultNamespace())
 	ts := newTestServer(t, func(cfg *Config) {
 		cfg.Starter = NewTemporalStarter(inc)
 		cfg.Now = time.Now
@@ -102,11 +102,11 @@ func (e *temporalEnv) post(t *testing.T, body []byte) (int, Response) {
 }
 
 // waitStatus polls the incident's status until ok says so.
-func (e *temporalEnv) waitStatus(t *testing.T, id string, what string, ok func(workflows.Status) bool) workflows.Status {
+func (e *temporalEnv) waitStatus(t *testing.T, id string, what string, ok func(contract.Status) bool) contract.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var st workflows.Status
+	var st contract.Status
 	var err error
 	for ctx.Err() == nil {
 		st, err = e.inc.Status(ctx, id)
@@ -177,8 +177,8 @@ func TestIntegrationStormOfOneAlertIsOneIncident(t *testing.T) {
 	if want := IncidentID("usage-spike", "usage-spike|anthropic.claude-3-haiku-20240307-v1:0"); id != want {
 		t.Errorf("incident id %s, want %s", id, want)
 	}
-	st := env.waitStatus(t, id, "1000 folded alerts and containment", func(s workflows.Status) bool {
-		return s.Alerts.Count == posts && s.State == workflows.StateContained
+	st := env.waitStatus(t, id, "1000 folded alerts and containment", func(s contract.Status) bool {
+		return s.Alerts.Count == posts && s.State == contract.StateContained
 	})
 	if st.Runbook != "usage-spike" || st.Severity != "high" || st.Source != SourceSNS {
 		t.Errorf("status runbook %s severity %s source %s", st.Runbook, st.Severity, st.Source)
@@ -210,7 +210,7 @@ func TestIntegrationStormOfOneAlertIsOneIncident(t *testing.T) {
 	if code != http.StatusAccepted || len(r.Incidents) != 1 || !r.Incidents[0].ResolveRequested || r.Incidents[0].Started {
 		t.Fatalf("OK alarm: status %d %+v, want resolve requested and nothing started", code, r)
 	}
-	var final workflows.Status
+	var final contract.Status
 	if err := env.c.GetWorkflow(ctx, id, runID).Get(ctx, &final); err != nil {
 		t.Fatalf("incident %s did not close: %v", id, err)
 	}
@@ -223,8 +223,8 @@ func TestIntegrationStormOfOneAlertIsOneIncident(t *testing.T) {
 	if code != http.StatusAccepted || len(r.Incidents) != 1 || !r.Incidents[0].Started || r.Incidents[0].RunID == runID || r.Incidents[0].ID != id {
 		t.Fatalf("alert after close: %d %+v, want a new run of %s", code, r, id)
 	}
-	st = env.waitStatus(t, id, "the new incident's first alert", func(s workflows.Status) bool { return s.Alerts.Count == 1 })
-	if st.State == workflows.StateClosed {
+	st = env.waitStatus(t, id, "the new incident's first alert", func(s contract.Status) bool { return s.Alerts.Count == 1 })
+	if st.State == contract.StateClosed {
 		t.Errorf("new incident is %s", st.State)
 	}
 }

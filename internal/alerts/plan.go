@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/quenchhq/quench/runbooks"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Starter starts incidents and folds alerts into them. *incidents.Client
@@ -16,12 +16,12 @@ import (
 type Starter interface {
 	// FoldAlert starts the incident with the alert, or folds the alert into
 	// the open incident with the same id (SignalWithStart).
-	FoldAlert(ctx context.Context, in workflows.IncidentInput, sig workflows.AlertSignal) (started bool, runID string, err error)
+	FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error)
 	// SignalAlert records an alert on an open incident without starting
 	// one; it returns an error wrapping ErrNoOpenIncident when none is open.
-	SignalAlert(ctx context.Context, id string, sig workflows.AlertSignal) error
+	SignalAlert(ctx context.Context, id string, sig contract.AlertSignal) error
 	// Resolve asks the open incident to resolve.
-	Resolve(ctx context.Context, id string, req workflows.ResolveRequest) error
+	Resolve(ctx context.Context, id string, req contract.ResolveRequest) error
 }
 
 // ErrNoOpenIncident says a resolved alert found no incident to record on.
@@ -32,7 +32,7 @@ var ErrNoOpenIncident = errors.New("no open incident")
 type plan struct {
 	alert Alert
 	route *Route
-	input workflows.IncidentInput
+	input contract.IncidentInput
 }
 
 // planAlert routes an alert and builds its incident input. It returns a nil
@@ -72,7 +72,7 @@ func planAlert(a Alert, rs *Routes, lib *runbooks.Library) (*plan, error) {
 	return &plan{
 		alert: a,
 		route: r,
-		input: workflows.IncidentInput{
+		input: contract.IncidentInput{
 			ID:        IncidentID(rb.Metadata.Name, key),
 			Runbook:   *rb,
 			Params:    params,

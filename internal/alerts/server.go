@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/quenchhq/quench/runbooks"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // DefaultMaxBodyBytes bounds a request body; real alert payloads are a few KiB.
@@ -395,7 +395,7 @@ func (s *Server) apply(ctx context.Context, p *plan, now time.Time) (IncidentRes
 	}
 	res.Folded = true
 	if p.route.ResolveOnOK {
-		err := s.cfg.Starter.Resolve(ctx, id, workflows.ResolveRequest{
+		err := s.cfg.Starter.Resolve(ctx, id, contract.ResolveRequest{
 			Actor:  "alert:" + a.Source,
 			Reason: fmt.Sprintf("alert %s resolved (route %s, resolve_on_ok)", a.Name, p.route.Name),
 		})

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/quenchhq/quench/internal/incidents"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // TemporalStarter is the Starter used in production: the incidents client
@@ -24,8 +24,8 @@ func NewTemporalStarter(c *incidents.Client) *TemporalStarter {
 }
 
 // SignalAlert records the alert on the open incident id.
-func (t *TemporalStarter) SignalAlert(ctx context.Context, id string, sig workflows.AlertSignal) error {
-	err := t.Temporal().SignalWorkflow(ctx, id, "", workflows.SignalAlert, sig)
+func (t *TemporalStarter) SignalAlert(ctx context.Context, id string, sig contract.AlertSignal) error {
+	err := t.Temporal().SignalWorkflow(ctx, id, "", contract.SignalAlert, sig)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return fmt.Errorf("signal incident %s: %w", id, ErrNoOpenIncident)

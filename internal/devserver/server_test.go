@@ -26,7 +26,7 @@ import (
 	"github.com/quenchhq/quench/internal/devserver"
 )
 
-// The names quench registers (workflows.SearchAttributes); spelled out here so
+// The names quench registers (contract.SearchAttributes); spelled out here so
 // this package's tests do not depend on the workflow package building.
 const (
 	saState   = "QuenchState"

@@ -14,7 +14,7 @@ import (
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/worker"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // awsWorld is the AWS account a test contains: real SDK clients talk to
@@ -70,7 +70,7 @@ func TestUsageSpikeRunbookContainsAndRollsBackAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(c, worker.Config{TaskQueue: workflows.DefaultTaskQueue}, reg, activities.NewNotifier(nil, "", quiet))
+	w := worker.New(c, worker.Config{TaskQueue: contract.DefaultTaskQueue}, reg, activities.NewNotifier(nil, "", quiet))
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -95,12 +95,12 @@ func TestUsageSpikeRunbookContainsAndRollsBackAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inc := incidents.New(c, workflows.DefaultTaskQueue)
+	inc := incidents.New(c, contract.DefaultTaskQueue)
 	ctx := context.Background()
-	if _, err := inc.Start(ctx, workflows.IncidentInput{ID: "spike-1", Runbook: rbCopy, Params: params, Source: "cli", Requester: "carol"}); err != nil {
+	if _, err := inc.Start(ctx, contract.IncidentInput{ID: "spike-1", Runbook: rbCopy, Params: params, Source: "cli", Requester: "carol"}); err != nil {
 		t.Fatal(err)
 	}
-	st := waitFor(t, inc, "spike-1", "awaiting approval", func(st workflows.Status) bool { return st.State == workflows.StateAwaitingApproval })
+	st := waitFor(t, inc, "spike-1", "awaiting approval", func(st contract.Status) bool { return st.State == contract.StateAwaitingApproval })
 	if th := world.apigw.UsagePlanThrottle("plan1"); th == nil || th.RateLimit != 1 || th.BurstLimit != 2 {
 		t.Errorf("usage plan throttle while contained = %+v, want 1/2", th)
 	}
@@ -110,10 +110,10 @@ func TestUsageSpikeRunbookContainsAndRollsBackAWS(t *testing.T) {
 	if !strings.Contains(st.PendingApproval.Message, "2000 invocations") {
 		t.Errorf("approval message does not carry the captured metrics: %q", st.PendingApproval.Message)
 	}
-	if _, err := inc.Decide(ctx, "spike-1", workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"}); err != nil {
+	if _, err := inc.Decide(ctx, "spike-1", contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, inc, "spike-1", "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
+	waitFor(t, inc, "spike-1", "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
 	if len(world.iam.RolePolicies("app-role")) != 2 {
 		t.Errorf("role policies while contained = %v, want the existing one plus the deny", world.iam.RolePolicies("app-role"))
 	}
@@ -121,11 +121,11 @@ func TestUsageSpikeRunbookContainsAndRollsBackAWS(t *testing.T) {
 		t.Errorf("active key while contained = %s", s)
 	}
 
-	if err := inc.Resolve(ctx, "spike-1", workflows.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
+	if err := inc.Resolve(ctx, "spike-1", contract.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
 		t.Fatal(err)
 	}
 	st, err = inc.Status(ctx, "spike-1")
-	if err != nil || st.State != workflows.StateRolledBack {
+	if err != nil || st.State != contract.StateRolledBack {
 		t.Fatalf("after rollback: %s %v (%s)", st.State, err, st.Error)
 	}
 	if th := world.apigw.UsagePlanThrottle("plan1"); th == nil || th.RateLimit != 100 || th.BurstLimit != 200 {

@@ -20,14 +20,14 @@ import (
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/worker"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func searchAttributes() map[string]enumspb.IndexedValueType {
 	m := map[string]enumspb.IndexedValueType{}
-	for _, n := range workflows.SearchAttributes {
+	for _, n := range contract.SearchAttributes {
 		m[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	return m
@@ -65,7 +65,7 @@ func startWorker(t *testing.T, c client.Client, records *activities.RecordStore)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := worker.Config{TaskQueue: workflows.DefaultTaskQueue}
+	cfg := worker.Config{TaskQueue: contract.DefaultTaskQueue}
 	w := worker.New(c, cfg, reg, activities.NewNotifier(nil, "", quiet))
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
@@ -83,10 +83,10 @@ func load(t *testing.T, cat runbooks.Catalog, yaml string) runbooks.Runbook {
 }
 
 // waitFor polls the incident's status until cond holds.
-func waitFor(t *testing.T, inc *incidents.Client, id, what string, cond func(workflows.Status) bool) workflows.Status {
+func waitFor(t *testing.T, inc *incidents.Client, id, what string, cond func(contract.Status) bool) contract.Status {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	var last workflows.Status
+	var last contract.Status
 	var lastErr error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -102,7 +102,7 @@ func waitFor(t *testing.T, inc *incidents.Client, id, what string, cond func(wor
 	return last
 }
 
-func stepState(st workflows.Status, id string) string {
+func stepState(st contract.Status, id string) string {
 	for _, s := range st.Steps {
 		if s.ID == id {
 			return s.State
@@ -128,14 +128,14 @@ func TestIncidentSurvivesWorkerKilledBetweenSteps(t *testing.T) {
 	defer c.Close()
 	records, _ := activities.NewRecordStore("")
 	w1 := startWorker(t, c, records)
-	inc := incidents.New(c, workflows.DefaultTaskQueue)
+	inc := incidents.New(c, contract.DefaultTaskQueue)
 	rb := load(t, w1.reg, killWorkerRunbook)
 	ctx := context.Background()
-	if _, err := inc.Start(ctx, workflows.IncidentInput{ID: "kill-1", Runbook: rb, Source: "cli", Requester: "test"}); err != nil {
+	if _, err := inc.Start(ctx, contract.IncidentInput{ID: "kill-1", Runbook: rb, Source: "cli", Requester: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, inc, "kill-1", "first step done, pause running", func(st workflows.Status) bool {
-		return stepState(st, "first") == workflows.StepSucceeded && stepState(st, "pause") == workflows.StepRunning
+	waitFor(t, inc, "kill-1", "first step done, pause running", func(st contract.Status) bool {
+		return stepState(st, "first") == contract.StepSucceeded && stepState(st, "pause") == contract.StepRunning
 	})
 	w1.w.Stop() // the worker dies between two steps
 
@@ -146,7 +146,7 @@ func TestIncidentSurvivesWorkerKilledBetweenSteps(t *testing.T) {
 	}
 	w2 := startWorker(t, c, records)
 	defer w2.w.Stop()
-	st := waitFor(t, inc, "kill-1", "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
+	st := waitFor(t, inc, "kill-1", "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
 	if got := records.Writes("kill-1/first"); got != 1 {
 		t.Errorf("first step executed %d times, want 1", got)
 	}
@@ -185,13 +185,13 @@ func TestIncidentSurvivesServerRestartWhileAwaitingApproval(t *testing.T) {
 	c := dial(t, addr)
 	records, _ := activities.NewRecordStore("")
 	w1 := startWorker(t, c, records)
-	inc := incidents.New(c, workflows.DefaultTaskQueue)
+	inc := incidents.New(c, contract.DefaultTaskQueue)
 	rb := load(t, w1.reg, approvalRunbook)
 	ctx := context.Background()
-	if _, err := inc.Start(ctx, workflows.IncidentInput{ID: "restart-1", Runbook: rb, Source: "cli", Requester: "carol"}); err != nil {
+	if _, err := inc.Start(ctx, contract.IncidentInput{ID: "restart-1", Runbook: rb, Source: "cli", Requester: "carol"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, inc, "restart-1", "awaiting approval", func(st workflows.Status) bool { return st.State == workflows.StateAwaitingApproval })
+	waitFor(t, inc, "restart-1", "awaiting approval", func(st contract.Status) bool { return st.State == contract.StateAwaitingApproval })
 
 	w1.w.Stop()
 	c.Close()
@@ -205,13 +205,13 @@ func TestIncidentSurvivesServerRestartWhileAwaitingApproval(t *testing.T) {
 	defer c2.Close()
 	w2 := startWorker(t, c2, records)
 	defer w2.w.Stop()
-	inc2 := incidents.New(c2, workflows.DefaultTaskQueue)
+	inc2 := incidents.New(c2, contract.DefaultTaskQueue)
 
 	// Listed after the restart (visibility is eventually consistent: poll).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		rows, err := inc2.List(ctx, incidents.FilterOpen)
-		if err == nil && len(rows) == 1 && rows[0].ID == "restart-1" && rows[0].State == workflows.StateAwaitingApproval && rows[0].Runbook == "restart-approval" {
+		if err == nil && len(rows) == 1 && rows[0].ID == "restart-1" && rows[0].State == contract.StateAwaitingApproval && rows[0].Runbook == "restart-approval" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -219,16 +219,16 @@ func TestIncidentSurvivesServerRestartWhileAwaitingApproval(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	res, err := inc2.Decide(ctx, "restart-1", workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"})
+	res, err := inc2.Decide(ctx, "restart-1", contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"})
 	if err != nil || res.Outcome != "approved" {
 		t.Fatalf("approve after restart: %+v %v", res, err)
 	}
-	waitFor(t, inc2, "restart-1", "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
-	if err := inc2.Resolve(ctx, "restart-1", workflows.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
+	waitFor(t, inc2, "restart-1", "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if err := inc2.Resolve(ctx, "restart-1", contract.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := inc2.Status(ctx, "restart-1")
-	if err != nil || st.State != workflows.StateRolledBack {
+	if err != nil || st.State != contract.StateRolledBack {
 		t.Fatalf("final: %s %v", st.State, err)
 	}
 	if keys := records.Keys(); len(keys) != 0 {

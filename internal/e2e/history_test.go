@@ -13,7 +13,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/incidents"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 var recordHistory = flag.Bool("record-history", false, "record a fresh Incident history into workflows/testdata/histories/")
@@ -33,21 +33,21 @@ func TestRecordIncidentHistory(t *testing.T) {
 	records, _ := activities.NewRecordStore("")
 	w := startWorker(t, c, records)
 	defer w.w.Stop()
-	inc := incidents.New(c, workflows.DefaultTaskQueue)
+	inc := incidents.New(c, contract.DefaultTaskQueue)
 	rb := load(t, w.reg, approvalRunbook)
 	ctx := context.Background()
-	if _, err := inc.Start(ctx, workflows.IncidentInput{ID: "replay-1", Runbook: rb, Source: "cli", Requester: "carol"}); err != nil {
+	if _, err := inc.Start(ctx, contract.IncidentInput{ID: "replay-1", Runbook: rb, Source: "cli", Requester: "carol"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, inc, "replay-1", "awaiting approval", func(st workflows.Status) bool { return st.State == workflows.StateAwaitingApproval })
-	if _, err := inc.Decide(ctx, "replay-1", workflows.UpdateApprove, workflows.Decision{Actor: "carol", Via: "cli"}); err == nil {
+	waitFor(t, inc, "replay-1", "awaiting approval", func(st contract.Status) bool { return st.State == contract.StateAwaitingApproval })
+	if _, err := inc.Decide(ctx, "replay-1", contract.UpdateApprove, contract.Decision{Actor: "carol", Via: "cli"}); err == nil {
 		t.Fatal("self-approval accepted")
 	}
-	if _, err := inc.Decide(ctx, "replay-1", workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"}); err != nil {
+	if _, err := inc.Decide(ctx, "replay-1", contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, inc, "replay-1", "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
-	if err := inc.Resolve(ctx, "replay-1", workflows.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
+	waitFor(t, inc, "replay-1", "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if err := inc.Resolve(ctx, "replay-1", contract.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
 		t.Fatal(err)
 	}
 	iter := c.GetWorkflowHistory(ctx, "replay-1", "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

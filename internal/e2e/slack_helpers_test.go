@@ -21,7 +21,7 @@ import (
 	"github.com/quenchhq/quench/internal/slacktestutil"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/worker"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 const (
@@ -108,10 +108,10 @@ on_resolve: rollback
 func (w *slackWorld) start(t *testing.T, id, requester, yaml string) {
 	t.Helper()
 	rb := load(t, w.reg, yaml)
-	if _, err := w.inc.Start(context.Background(), workflows.IncidentInput{ID: id, Runbook: rb, Source: "cli", Requester: requester}); err != nil {
+	if _, err := w.inc.Start(context.Background(), contract.IncidentInput{ID: id, Runbook: rb, Source: "cli", Requester: requester}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, w.inc, id, "awaiting approval", func(st workflows.Status) bool { return st.State == workflows.StateAwaitingApproval })
+	waitFor(t, w.inc, id, "awaiting approval", func(st contract.Status) bool { return st.State == contract.StateAwaitingApproval })
 }
 
 // request waits for the n-th (1-based) message with Approve/Deny buttons.
@@ -216,7 +216,7 @@ func (w *slackWorld) update(t *testing.T, ts string) slacktestutil.Call {
 	return got
 }
 
-func (w *slackWorld) timeline(t *testing.T, id string) []workflows.Event {
+func (w *slackWorld) timeline(t *testing.T, id string) []contract.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -227,7 +227,7 @@ func (w *slackWorld) timeline(t *testing.T, id string) []workflows.Event {
 	return ev
 }
 
-func (w *slackWorld) status(t *testing.T, id string) workflows.Status {
+func (w *slackWorld) status(t *testing.T, id string) contract.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -239,9 +239,9 @@ func (w *slackWorld) status(t *testing.T, id string) workflows.Status {
 }
 
 // waitEvent waits for a timeline event of type typ matching cond.
-func (w *slackWorld) waitEvent(t *testing.T, id, typ string, within time.Duration, cond func(workflows.Event) bool) workflows.Event {
+func (w *slackWorld) waitEvent(t *testing.T, id, typ string, within time.Duration, cond func(contract.Event) bool) contract.Event {
 	t.Helper()
-	var got workflows.Event
+	var got contract.Event
 	eventually(t, within, typ+" in the timeline of "+id, func() bool {
 		for _, e := range w.timeline(t, id) {
 			if e.Type == typ && (cond == nil || cond(e)) {
@@ -254,8 +254,8 @@ func (w *slackWorld) waitEvent(t *testing.T, id, typ string, within time.Duratio
 	return got
 }
 
-func eventsOf(evs []workflows.Event, types ...string) []workflows.Event {
-	var out []workflows.Event
+func eventsOf(evs []contract.Event, types ...string) []contract.Event {
+	var out []contract.Event
 	for _, e := range evs {
 		for _, typ := range types {
 			if e.Type == typ {

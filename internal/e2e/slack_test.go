@@ -14,7 +14,7 @@ import (
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
 	"github.com/quenchhq/quench/internal/slacktestutil"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // TestSlackApproval runs human approval through Slack end to end: the
@@ -92,14 +92,14 @@ func testSlackApproveClick(t *testing.T, w *slackWorld) {
 	if res.ephemeral != "" {
 		t.Errorf("an allowed approval got an ephemeral: %q", res.ephemeral)
 	}
-	st := waitFor(t, w.inc, id, "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
-	if stepState(st, "gate") != workflows.StepApproved || stepState(st, "throttle") != workflows.StepSucceeded {
+	st := waitFor(t, w.inc, id, "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if stepState(st, "gate") != contract.StepApproved || stepState(st, "throttle") != contract.StepSucceeded {
 		t.Errorf("gate %s, throttle %s; want approved, succeeded", stepState(st, "gate"), stepState(st, "throttle"))
 	}
 	if got := w.records.Writes(id + "/throttle"); got != 1 {
 		t.Errorf("gated step wrote %d times, want 1", got)
 	}
-	granted := eventsOf(w.timeline(t, id), workflows.EventApprovalGranted)
+	granted := eventsOf(w.timeline(t, id), contract.EventApprovalGranted)
 	if len(granted) != 1 || granted[0].Actor != "U0ALICE" {
 		t.Errorf("approval_granted events = %+v, want one by U0ALICE", granted)
 	}
@@ -125,7 +125,7 @@ func testSlackApproveClick(t *testing.T, w *slackWorld) {
 	// A click on a copy of the message still showing buttons comes too late.
 	late := w.click(t, msg, "U0ALICE", activities.ActionApprove)
 	mustContain(t, "late click ephemeral", late.ephemeral, "not pending")
-	w.waitEvent(t, id, workflows.EventApprovalRejected, 15*time.Second, func(e workflows.Event) bool {
+	w.waitEvent(t, id, contract.EventApprovalRejected, 15*time.Second, func(e contract.Event) bool {
 		return e.Actor == "U0ALICE" && strings.Contains(e.Detail, "not pending")
 	})
 }
@@ -148,7 +148,7 @@ func testSlackDeny(t *testing.T, w *slackWorld) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := w.status(t, id); st.State != workflows.StateAwaitingApproval {
+	if st := w.status(t, id); st.State != contract.StateAwaitingApproval {
 		t.Fatalf("state %s after opening the deny dialog, want still awaiting approval", st.State)
 	}
 
@@ -160,14 +160,14 @@ func testSlackDeny(t *testing.T, w *slackWorld) {
 	if res := w.send(t, body, ts, sig); res.status != http.StatusOK {
 		t.Fatalf("deny submission answered %d %s", res.status, res.body)
 	}
-	st := waitFor(t, w.inc, id, "denied and stopped", func(st workflows.Status) bool { return st.State == workflows.StateContained })
-	if stepState(st, "gate") != workflows.StepDenied || stepState(st, "throttle") != workflows.StepSkipped {
+	st := waitFor(t, w.inc, id, "denied and stopped", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if stepState(st, "gate") != contract.StepDenied || stepState(st, "throttle") != contract.StepSkipped {
 		t.Errorf("gate %s, throttle %s; want denied, skipped", stepState(st, "gate"), stepState(st, "throttle"))
 	}
 	if got := w.records.Writes(id + "/throttle"); got != 0 {
 		t.Errorf("the gated step ran %d times after a denial", got)
 	}
-	denied := eventsOf(w.timeline(t, id), workflows.EventApprovalDenied)
+	denied := eventsOf(w.timeline(t, id), contract.EventApprovalDenied)
 	if len(denied) != 1 || denied[0].Actor != "U0ALICE" || !strings.Contains(denied[0].Detail, "traffic is legitimate (launch day)") {
 		t.Errorf("approval_denied = %+v, want one by U0ALICE with the reason", denied)
 	}
@@ -227,10 +227,10 @@ func testSlackUnverified(t *testing.T, w *slackWorld) {
 	}
 
 	st := w.status(t, id)
-	if st.State != workflows.StateAwaitingApproval || len(st.PendingApproval.Approvals) != 0 {
+	if st.State != contract.StateAwaitingApproval || len(st.PendingApproval.Approvals) != 0 {
 		t.Errorf("after refused requests: state %s, approvals %v; want awaiting approval, none", st.State, st.PendingApproval.Approvals)
 	}
-	if ev := eventsOf(w.timeline(t, id), workflows.EventApprovalVote, workflows.EventApprovalGranted, workflows.EventApprovalRejected, workflows.EventApprovalDenied); len(ev) != 0 {
+	if ev := eventsOf(w.timeline(t, id), contract.EventApprovalVote, contract.EventApprovalGranted, contract.EventApprovalRejected, contract.EventApprovalDenied); len(ev) != 0 {
 		t.Errorf("refused requests reached the timeline: %+v", ev)
 	}
 	if n := len(w.fake.Calls(slacktestutil.Update)); n != 0 {
@@ -242,7 +242,7 @@ func testSlackUnverified(t *testing.T, w *slackWorld) {
 	if res := w.send(t, body, ts, sig); res.status != http.StatusOK {
 		t.Fatalf("correctly signed click answered %d %s", res.status, res.body)
 	}
-	waitFor(t, w.inc, id, "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
+	waitFor(t, w.inc, id, "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
 }
 
 func first(a, _ string) string  { return a }
@@ -268,7 +268,7 @@ func testSlackRefusals(t *testing.T, w *slackWorld) {
 		if res.response != nil {
 			t.Errorf("refused click by %s replaced the message: %s", user, res.response.Body)
 		}
-		w.waitEvent(t, id, workflows.EventApprovalRejected, 15*time.Second, func(e workflows.Event) bool {
+		w.waitEvent(t, id, contract.EventApprovalRejected, 15*time.Second, func(e contract.Event) bool {
 			return e.Actor == user && strings.Contains(e.Detail, reason)
 		})
 	}
@@ -283,10 +283,10 @@ func testSlackRefusals(t *testing.T, w *slackWorld) {
 	refused("U0ALICE", "already voted")
 
 	st := w.status(t, id)
-	if st.State != workflows.StateAwaitingApproval || strings.Join(st.PendingApproval.Approvals, ",") != "U0ALICE" {
+	if st.State != contract.StateAwaitingApproval || strings.Join(st.PendingApproval.Approvals, ",") != "U0ALICE" {
 		t.Errorf("state %s, approvals %v; want awaiting approval with only U0ALICE's", st.State, st.PendingApproval.Approvals)
 	}
-	if n := len(eventsOf(w.timeline(t, id), workflows.EventApprovalRejected)); n != 3 {
+	if n := len(eventsOf(w.timeline(t, id), contract.EventApprovalRejected)); n != 3 {
 		t.Errorf("%d approval_rejected events, want 3", n)
 	}
 	if n := len(w.fake.Calls(slacktestutil.Update)); n != 0 {
@@ -313,7 +313,7 @@ func testSlackTwoApprovers(t *testing.T, w *slackWorld) {
 		t.Error("the buttons went away before the second approval")
 	}
 	st := w.status(t, id)
-	if st.State != workflows.StateAwaitingApproval || w.records.Writes(id+"/throttle") != 0 {
+	if st.State != contract.StateAwaitingApproval || w.records.Writes(id+"/throttle") != 0 {
 		t.Fatalf("after one of two approvals: state %s, throttle writes %d", st.State, w.records.Writes(id+"/throttle"))
 	}
 	current := asMessage(msg, res.response)
@@ -335,11 +335,11 @@ func testSlackTwoApprovers(t *testing.T, w *slackWorld) {
 	if !asked {
 		t.Error("group S0ONCALL was never listed through usergroups.users.list")
 	}
-	st = waitFor(t, w.inc, id, "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
-	if stepState(st, "throttle") != workflows.StepSucceeded {
+	st = waitFor(t, w.inc, id, "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if stepState(st, "throttle") != contract.StepSucceeded {
 		t.Errorf("throttle %s after two approvals", stepState(st, "throttle"))
 	}
-	granted := eventsOf(w.timeline(t, id), workflows.EventApprovalGranted)
+	granted := eventsOf(w.timeline(t, id), contract.EventApprovalGranted)
 	if len(granted) != 1 || granted[0].Actor != "U0GRACE" || !strings.Contains(granted[0].Detail, "approved by U0ALICE, U0GRACE") {
 		t.Errorf("approval_granted = %+v, want one naming U0ALICE and U0GRACE", granted)
 	}
@@ -370,15 +370,15 @@ func testSlackEscalation(t *testing.T, w *slackWorld) {
 	mustContain(t, "escalation approvers", b[activities.BlockApprovers], "<@U0ALICE>", "<@U0BOSS>", "<!subteam^S0LEADS>")
 	mustContain(t, "escalation text", esc.Form.Get("text"), "Escalated")
 
-	st := waitFor(t, w.inc, id, "timed out", func(st workflows.Status) bool { return st.State == workflows.StateContained })
-	if stepState(st, "gate") != workflows.StepDenied || stepState(st, "throttle") != workflows.StepSkipped {
+	st := waitFor(t, w.inc, id, "timed out", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if stepState(st, "gate") != contract.StepDenied || stepState(st, "throttle") != contract.StepSkipped {
 		t.Errorf("gate %s, throttle %s; want denied, skipped", stepState(st, "gate"), stepState(st, "throttle"))
 	}
 	if got := w.records.Writes(id + "/throttle"); got != 0 {
 		t.Errorf("the gated step ran %d times after a timeout", got)
 	}
 	tl := w.timeline(t, id)
-	requested, escalated, denied := eventsOf(tl, workflows.EventApprovalRequested), eventsOf(tl, workflows.EventApprovalEscalated), eventsOf(tl, workflows.EventApprovalDenied)
+	requested, escalated, denied := eventsOf(tl, contract.EventApprovalRequested), eventsOf(tl, contract.EventApprovalEscalated), eventsOf(tl, contract.EventApprovalDenied)
 	if len(requested) != 1 || len(escalated) != 1 || len(denied) != 1 {
 		t.Fatalf("requested %d, escalated %d, denied %d events; want 1 each", len(requested), len(escalated), len(denied))
 	}
@@ -401,7 +401,7 @@ func testSlackEscalation(t *testing.T, w *slackWorld) {
 		t.Logf("the request was posted only after the escalation was due; thread not checked")
 	}
 	mustContain(t, "denial event", denied[0].Detail, "timed out")
-	if denied[0].Actor != "" || len(eventsOf(tl, workflows.EventApprovalGranted)) != 0 {
+	if denied[0].Actor != "" || len(eventsOf(tl, contract.EventApprovalGranted)) != 0 {
 		t.Errorf("a clock decided as someone: %+v", tl)
 	}
 	checkDecided(t, "chat.update", w.update(t, root.TS), ":no_entry: Denied at ")
@@ -418,18 +418,18 @@ func testSlackDown(t *testing.T, w *slackWorld) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := w.inc.Decide(ctx, id, workflows.UpdateApprove, workflows.Decision{Actor: "alice", Via: "cli"})
+	res, err := w.inc.Decide(ctx, id, contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"})
 	if err != nil || res.Outcome != "approved" {
 		t.Fatalf("CLI approval while Slack is down: %+v %v", res, err)
 	}
-	st := waitFor(t, w.inc, id, "contained", func(st workflows.Status) bool { return st.State == workflows.StateContained })
-	if stepState(st, "throttle") != workflows.StepSucceeded {
+	st := waitFor(t, w.inc, id, "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if stepState(st, "throttle") != contract.StepSucceeded {
 		t.Errorf("throttle %s after CLI approval", stepState(st, "throttle"))
 	}
 
 	// The workflow retries the post 5 times with 2s..16s backoff (~30s)
 	// before it says so in the timeline.
-	failed := w.waitEvent(t, id, workflows.EventNotifyFailed, 75*time.Second, nil)
+	failed := w.waitEvent(t, id, contract.EventNotifyFailed, 75*time.Second, nil)
 	mustContain(t, "notification_failed", failed.Detail, "approval request could not be delivered", "approve from the CLI")
 	attempts := len(w.fake.Calls(slacktestutil.PostMessage))
 	if attempts < 2 {

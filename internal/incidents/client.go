@@ -22,7 +22,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // Client wraps a Temporal client for incident operations.
@@ -36,7 +36,7 @@ type Client struct {
 // New returns a Client that starts incidents on taskQueue.
 func New(c client.Client, taskQueue string) *Client {
 	if taskQueue == "" {
-		taskQueue = workflows.DefaultTaskQueue
+		taskQueue = contract.DefaultTaskQueue
 	}
 	return &Client{c: c, taskQueue: taskQueue, namespace: "default", identity: "quench"}
 }
@@ -84,10 +84,10 @@ func (c *Client) startOptions(id string) client.StartWorkflowOptions {
 
 // Start starts an incident. An incident with the same id that is still
 // open is an *AlreadyExistsError.
-func (c *Client) Start(ctx context.Context, in workflows.IncidentInput) (runID string, err error) {
+func (c *Client) Start(ctx context.Context, in contract.IncidentInput) (runID string, err error) {
 	opts := c.startOptions(in.ID)
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
-	run, err := c.c.ExecuteWorkflow(ctx, opts, workflows.IncidentWorkflow, in)
+	run, err := c.c.ExecuteWorkflow(ctx, opts, contract.IncidentWorkflow, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
@@ -101,7 +101,7 @@ func (c *Client) Start(ctx context.Context, in workflows.IncidentInput) (runID s
 // FoldAlert starts the incident with the alert, or folds the alert into the
 // open incident with the same id, atomically (SignalWithStart): a storm of
 // identical alerts yields one incident. started reports which happened.
-func (c *Client) FoldAlert(ctx context.Context, in workflows.IncidentInput, sig workflows.AlertSignal) (started bool, runID string, err error) {
+func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
 	dc := converter.GetDefaultDataConverter()
 	input, err := dc.ToPayloads(in)
 	if err != nil {
@@ -116,10 +116,10 @@ func (c *Client) FoldAlert(ctx context.Context, in workflows.IncidentInput, sig 
 	resp, err := c.c.WorkflowService().SignalWithStartWorkflowExecution(ctx, &workflowservice.SignalWithStartWorkflowExecutionRequest{
 		Namespace:                c.namespace,
 		WorkflowId:               in.ID,
-		WorkflowType:             &commonpb.WorkflowType{Name: workflows.IncidentWorkflow},
+		WorkflowType:             &commonpb.WorkflowType{Name: contract.IncidentWorkflow},
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: c.taskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input:                    input,
-		SignalName:               workflows.SignalAlert,
+		SignalName:               contract.SignalAlert,
 		SignalInput:              signal,
 		Identity:                 c.identity,
 		RequestId:                uuid.NewString(),
@@ -132,21 +132,21 @@ func (c *Client) FoldAlert(ctx context.Context, in workflows.IncidentInput, sig 
 	return resp.GetStarted(), resp.GetRunId(), nil
 }
 
-// Decide sends an approve or deny decision (kind is workflows.UpdateApprove
-// or workflows.UpdateDeny) and waits for its outcome. A decision the
+// Decide sends an approve or deny decision (kind is contract.UpdateApprove
+// or contract.UpdateDeny) and waits for its outcome. A decision the
 // workflow's validator refuses is recorded in the incident's timeline and
 // returned as *RejectedError.
-func (c *Client) Decide(ctx context.Context, id, kind string, d workflows.Decision) (workflows.DecisionResult, error) {
-	if kind != workflows.UpdateApprove && kind != workflows.UpdateDeny {
-		return workflows.DecisionResult{}, fmt.Errorf("decide on incident %s: unknown decision %q", id, kind)
+func (c *Client) Decide(ctx context.Context, id, kind string, d contract.Decision) (contract.DecisionResult, error) {
+	if kind != contract.UpdateApprove && kind != contract.UpdateDeny {
+		return contract.DecisionResult{}, fmt.Errorf("decide on incident %s: unknown decision %q", id, kind)
 	}
-	var res workflows.DecisionResult
+	var res contract.DecisionResult
 	err := c.update(ctx, id, kind, d, &res)
 	var rej *RejectedError
 	if errors.As(err, &rej) {
 		// Validators cannot write history, so the audit record of a refused
 		// attempt is sent as a signal. If that fails the refusal still stands.
-		sigErr := c.c.SignalWorkflow(ctx, id, "", workflows.SignalRejectedDecision, workflows.RejectedDecision{Decision: d, Kind: kind, Reason: rej.Reason})
+		sigErr := c.c.SignalWorkflow(ctx, id, "", contract.SignalRejectedDecision, contract.RejectedDecision{Decision: d, Kind: kind, Reason: rej.Reason})
 		if sigErr != nil {
 			return res, fmt.Errorf("%w (and recording it in the timeline failed: %v)", err, sigErr)
 		}
@@ -156,13 +156,13 @@ func (c *Client) Decide(ctx context.Context, id, kind string, d workflows.Decisi
 
 // Resolve closes a contained incident, keeping or rolling back its changes,
 // and waits until the workflow accepted the request.
-func (c *Client) Resolve(ctx context.Context, id string, req workflows.ResolveRequest) error {
-	return c.update(ctx, id, workflows.UpdateResolve, req, nil)
+func (c *Client) Resolve(ctx context.Context, id string, req contract.ResolveRequest) error {
+	return c.update(ctx, id, contract.UpdateResolve, req, nil)
 }
 
 // Cancel stops a running incident without rolling back.
-func (c *Client) Cancel(ctx context.Context, id string, req workflows.CancelRequest) error {
-	return c.update(ctx, id, workflows.UpdateCancel, req, nil)
+func (c *Client) Cancel(ctx context.Context, id string, req contract.CancelRequest) error {
+	return c.update(ctx, id, contract.UpdateCancel, req, nil)
 }
 
 func (c *Client) update(ctx context.Context, id, name string, arg, result any) error {
@@ -190,7 +190,7 @@ func (c *Client) classify(id, op string, err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
-		case workflows.ErrTypeApprovalRejected, workflows.ErrTypeInvalidRequest:
+		case contract.ErrTypeApprovalRejected, contract.ErrTypeInvalidRequest:
 			return &RejectedError{Reason: appErr.Message()}
 		}
 	}
@@ -198,15 +198,15 @@ func (c *Client) classify(id, op string, err error) error {
 }
 
 // Status queries an incident's current status; it works for closed incidents too.
-func (c *Client) Status(ctx context.Context, id string) (workflows.Status, error) {
-	var st workflows.Status
-	return st, c.query(ctx, id, workflows.QueryStatus, &st)
+func (c *Client) Status(ctx context.Context, id string) (contract.Status, error) {
+	var st contract.Status
+	return st, c.query(ctx, id, contract.QueryStatus, &st)
 }
 
 // Timeline queries an incident's ordered events.
-func (c *Client) Timeline(ctx context.Context, id string) ([]workflows.Event, error) {
-	var ev []workflows.Event
-	return ev, c.query(ctx, id, workflows.QueryTimeline, &ev)
+func (c *Client) Timeline(ctx context.Context, id string) ([]contract.Event, error) {
+	var ev []contract.Event
+	return ev, c.query(ctx, id, contract.QueryTimeline, &ev)
 }
 
 func (c *Client) query(ctx context.Context, id, name string, into any) error {
@@ -239,13 +239,13 @@ const (
 
 // List lists incidents, newest first. filter is "", open, contained or closed.
 func (c *Client) List(ctx context.Context, filter string) ([]Summary, error) {
-	query := fmt.Sprintf("WorkflowType = '%s'", workflows.IncidentWorkflow)
+	query := fmt.Sprintf("WorkflowType = '%s'", contract.IncidentWorkflow)
 	switch filter {
 	case FilterAll:
 	case FilterOpen:
 		query += " AND ExecutionStatus = 'Running'"
 	case FilterContained:
-		query += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s = '%s'", workflows.SearchAttrState, workflows.StateContained)
+		query += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s = '%s'", contract.SearchAttrState, contract.StateContained)
 	case FilterClosed:
 		query += " AND ExecutionStatus != 'Running'"
 	default:
@@ -263,9 +263,9 @@ func (c *Client) List(ctx context.Context, filter string) ([]Summary, error) {
 		for _, e := range resp.GetExecutions() {
 			s := Summary{ID: e.GetExecution().GetWorkflowId(), Started: e.GetStartTime().AsTime().UTC()}
 			fields := e.GetSearchAttributes().GetIndexedFields()
-			s.Runbook = keyword(fields[workflows.SearchAttrRunbook])
-			s.Severity = keyword(fields[workflows.SearchAttrSeverity])
-			s.State = keyword(fields[workflows.SearchAttrState])
+			s.Runbook = keyword(fields[contract.SearchAttrRunbook])
+			s.Severity = keyword(fields[contract.SearchAttrSeverity])
+			s.State = keyword(fields[contract.SearchAttrState])
 			if e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && !closedState(s.State) {
 				// The workflow ended without recording a final state (terminated, timed out).
 				s.State = closedStatusState(e.GetStatus())
@@ -294,7 +294,7 @@ func keyword(p *commonpb.Payload) string {
 
 func closedState(s string) bool {
 	switch s {
-	case workflows.StateClosed, workflows.StateFailed, workflows.StateCancelled, workflows.StateRolledBack:
+	case contract.StateClosed, contract.StateFailed, contract.StateCancelled, contract.StateRolledBack:
 		return true
 	}
 	return false
@@ -303,10 +303,10 @@ func closedState(s string) bool {
 func closedStatusState(st enumspb.WorkflowExecutionStatus) string {
 	switch st {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return workflows.StateClosed
+		return contract.StateClosed
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-		return workflows.StateCancelled
+		return contract.StateCancelled
 	default:
-		return workflows.StateFailed
+		return contract.StateFailed
 	}
 }

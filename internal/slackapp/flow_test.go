@@ -10,7 +10,7 @@ import (
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
 	"github.com/quenchhq/quench/internal/slacktestutil"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // TestRequestClickDecideFlow runs the Slack side end to end without
@@ -64,8 +64,8 @@ func TestRequestClickDecideFlow(t *testing.T) {
 	clicked := blockTexts(blocks)[activities.BlockDecision]
 
 	// The workflow then reports the decision; the same message gets the same words.
-	if _, err := n.ApprovalDecided(ctx, activities.ApprovalDecided{
-		Incident: req.Incident, Step: req.Step, Decision: workflows.StepApproved, Actors: []string{"U0GROUPIE"},
+	if _, err := n.ApprovalDecided(ctx, contract.ApprovalDecided{
+		Incident: req.Incident, Step: req.Step, Decision: contract.StepApproved, Actors: []string{"U0GROUPIE"},
 		At: now, Thread: posted.Thread, MessageTS: posted.MessageTS,
 	}); err != nil {
 		t.Fatal(err)

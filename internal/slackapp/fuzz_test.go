@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // noNetwork fails every request: fuzzed payloads must not reach anything.
@@ -44,7 +44,7 @@ func seedPayloads(f *testing.F) {
 func FuzzInteraction(f *testing.F) {
 	seedPayloads(f)
 	f.Fuzz(func(t *testing.T, payload string) {
-		dec := &fakeDecider{result: workflows.DecisionResult{Outcome: "approved"}}
+		dec := &fakeDecider{result: contract.DecisionResult{Outcome: "approved"}}
 		h, err := slackapp.NewHandler(slackapp.Config{
 			SigningSecret: secret,
 			Incidents:     dec,

@@ -18,7 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/quenchhq/quench/activities"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // InteractionsPath is where Slack's Interactivity Request URL points.
@@ -44,7 +44,7 @@ var DefaultResponseURLPrefixes = []string{"https://hooks.slack.com/", "https://h
 // for the Update to complete and returns an error with a
 // RejectionReason() string method when the workflow's validator refused.
 type Decider interface {
-	Decide(ctx context.Context, incidentID, kind string, d workflows.Decision) (workflows.DecisionResult, error)
+	Decide(ctx context.Context, incidentID, kind string, d contract.Decision) (contract.DecisionResult, error)
 }
 
 // rejection is how a Decider's error says the validator refused.
@@ -282,7 +282,7 @@ func (h *Handler) onApprove(ctx context.Context, ic slack.InteractionCallback, a
 	if err != nil {
 		return err
 	}
-	h.background(ctx, func(ctx context.Context) { h.decide(ctx, c, workflows.UpdateApprove, "") })
+	h.background(ctx, func(ctx context.Context) { h.decide(ctx, c, contract.UpdateApprove, "") })
 	return nil
 }
 
@@ -367,7 +367,7 @@ func (h *Handler) onDenySubmit(ctx context.Context, ic slack.InteractionCallback
 			"errors":          map[string]string{DenyReasonBlockID: "Give a reason for denying."},
 		}, nil
 	}
-	h.background(ctx, func(ctx context.Context) { h.decide(ctx, c, workflows.UpdateDeny, reason) })
+	h.background(ctx, func(ctx context.Context) { h.decide(ctx, c, contract.UpdateDeny, reason) })
 	return nil, nil
 }
 
@@ -399,7 +399,7 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 			log.WarnContext(ctx, "resolve slack user groups", "error", groupErr)
 		}
 	}
-	res, err := h.decider.Decide(ctx, c.Button.Incident, kind, workflows.Decision{
+	res, err := h.decider.Decide(ctx, c.Button.Incident, kind, contract.Decision{
 		Step:            c.Button.Step,
 		Actor:           c.User,
 		Via:             "slack",
@@ -407,7 +407,7 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 		SlackUserGroups: groups,
 	})
 	verb := "approval"
-	if kind == workflows.UpdateDeny {
+	if kind == contract.UpdateDeny {
 		verb = "denial"
 	}
 	if err != nil {
@@ -430,7 +430,7 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 	log.InfoContext(ctx, "slack decision recorded", "outcome", res.Outcome, "approvals", res.Approvals, "needed", res.Needed)
 
 	voters := appendVoter(previousVoters(c.original), c.User)
-	if kind == workflows.UpdateApprove && res.Outcome != "approved" && res.Outcome != "denied" {
+	if kind == contract.UpdateApprove && res.Outcome != "approved" && res.Outcome != "denied" {
 		// More approvals needed: show the count, keep the buttons.
 		blocks := withVotes(c.original, activities.ApprovalVotesBlock(res.Approvals, res.Needed, voters))
 		text := fmt.Sprintf("%d of %d approvals for incident %s step %s", res.Approvals, res.Needed, c.Button.Incident, c.Button.Step)
@@ -441,14 +441,14 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 	if step == "" {
 		step = c.Button.Step
 	}
-	d := activities.ApprovalDecided{
+	d := contract.ApprovalDecided{
 		Incident: c.Button.Ref(),
 		Step:     step,
 		Decision: "approved",
 		Actors:   voters,
 		At:       h.now(),
 	}
-	if kind == workflows.UpdateDeny || res.Outcome == "denied" {
+	if kind == contract.UpdateDeny || res.Outcome == "denied" {
 		d.Decision, d.Actors, d.Reason = "denied", []string{c.User}, reason
 	}
 	blocks, text := activities.ApprovalDecidedBlocks(d)

@@ -14,7 +14,7 @@ import (
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
 	"github.com/quenchhq/quench/internal/slacktestutil"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // responseMessage decodes the single response_url post.
@@ -48,7 +48,7 @@ func TestApproveClickDecidesAndReplacesMessage(t *testing.T) {
 	if len(calls) != 1 {
 		t.Fatalf("decider called %d times, want 1", len(calls))
 	}
-	want := decideCall{ID: "inc-7f3a", Kind: workflows.UpdateApprove, D: workflows.Decision{
+	want := decideCall{ID: "inc-7f3a", Kind: contract.UpdateApprove, D: contract.Decision{
 		Step: "approve-pause", Actor: "U0GROUPIE", Via: "slack", SlackUserGroups: []string{"S02AIRESP"},
 	}}
 	if got, _ := json.Marshal(calls[0]); string(got) != mustJSON(t, want) {
@@ -85,7 +85,7 @@ func TestPartialApprovalKeepsButtonsAndCountsVotes(t *testing.T) {
 	req := request()
 	req.MinApprovals = 3
 
-	f.decider.result = workflows.DecisionResult{Step: "approve-pause", Outcome: "recorded", Approvals: 1, Needed: 3}
+	f.decider.result = contract.DecisionResult{Step: "approve-pause", Outcome: "recorded", Approvals: 1, Needed: 3}
 	f.send(t, clickPayload(t, f, req, activities.ActionApprove, "U01ABCDEF"))
 	_, blocks := responseMessage(t, f.srv)
 	texts := blockTexts(blocks)
@@ -101,7 +101,7 @@ func TestPartialApprovalKeepsButtonsAndCountsVotes(t *testing.T) {
 
 	// The second approver clicks on the message as it is now; the votes add up.
 	f2 := newFixture(t)
-	f2.decider.result = workflows.DecisionResult{Step: "approve-pause", Outcome: "recorded", Approvals: 2, Needed: 3}
+	f2.decider.result = contract.DecisionResult{Step: "approve-pause", Outcome: "recorded", Approvals: 2, Needed: 3}
 	f2.send(t, clickPayload(t, f2, req, activities.ActionApprove, "U0SECOND", activities.ApprovalVotesBlock(1, 3, []string{"U01ABCDEF"})))
 	_, blocks = responseMessage(t, f2.srv)
 	texts = blockTexts(blocks)
@@ -120,7 +120,7 @@ func TestPartialApprovalKeepsButtonsAndCountsVotes(t *testing.T) {
 
 	// The last approval names everyone who approved.
 	f3 := newFixture(t)
-	f3.decider.result = workflows.DecisionResult{Step: "approve-pause", Outcome: "approved", Approvals: 3, Needed: 3}
+	f3.decider.result = contract.DecisionResult{Step: "approve-pause", Outcome: "approved", Approvals: 3, Needed: 3}
 	f3.send(t, clickPayload(t, f3, req, activities.ActionApprove, "U0THIRD", activities.ApprovalVotesBlock(2, 3, []string{"U01ABCDEF", "U0SECOND"})))
 	_, blocks = responseMessage(t, f3.srv)
 	if got := blockTexts(blocks)[activities.BlockDecision]; got != ":white_check_mark: Approved by <@U01ABCDEF>, <@U0SECOND>, <@U0THIRD> at 14:02 UTC" {
@@ -213,14 +213,14 @@ func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 		t.Fatalf("empty reason decided")
 	}
 
-	f.decider.result = workflows.DecisionResult{Step: "approve-pause", Outcome: "denied"}
+	f.decider.result = contract.DecisionResult{Step: "approve-pause", Outcome: "denied"}
 	resp = f.send(t, submit("U01ABCDEF", "false positive: load test"))
 	body, _ = io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || len(strings.TrimSpace(string(body))) != 0 {
 		t.Fatalf("submit: %d %q, want an empty 200 closing the dialog", resp.StatusCode, body)
 	}
 	calls := f.decider.Calls()
-	if len(calls) != 1 || calls[0].Kind != workflows.UpdateDeny || calls[0].ID != "inc-7f3a" ||
+	if len(calls) != 1 || calls[0].Kind != contract.UpdateDeny || calls[0].ID != "inc-7f3a" ||
 		calls[0].D.Actor != "U01ABCDEF" || calls[0].D.Reason != "false positive: load test" || calls[0].D.Step != "approve-pause" {
 		t.Fatalf("decide calls = %+v", calls)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/slacktestutil"
 	"github.com/quenchhq/quench/runbooks"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 const (
@@ -35,18 +35,18 @@ func clock() time.Time { return now }
 // decideCall is one call the fake Decider received.
 type decideCall struct {
 	ID, Kind string
-	D        workflows.Decision
+	D        contract.Decision
 }
 
 // fakeDecider stands in for *incidents.Client.
 type fakeDecider struct {
 	mu     sync.Mutex
 	calls  []decideCall
-	result workflows.DecisionResult
+	result contract.DecisionResult
 	err    error
 }
 
-func (f *fakeDecider) Decide(_ context.Context, id, kind string, d workflows.Decision) (workflows.DecisionResult, error) {
+func (f *fakeDecider) Decide(_ context.Context, id, kind string, d contract.Decision) (contract.DecisionResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, decideCall{id, kind, d})
@@ -72,7 +72,7 @@ type fixture struct {
 func newFixture(t *testing.T, mutate ...func(*slackapp.Config)) *fixture {
 	t.Helper()
 	srv := slacktestutil.New(t)
-	f := &fixture{srv: srv, decider: &fakeDecider{result: workflows.DecisionResult{Step: "approve-pause", Outcome: "approved", Approvals: 1, Needed: 1}}}
+	f := &fixture{srv: srv, decider: &fakeDecider{result: contract.DecisionResult{Step: "approve-pause", Outcome: "approved", Approvals: 1, Needed: 1}}}
 	api := srv.Client()
 	cfg := slackapp.Config{
 		SigningSecret:       secret,
@@ -98,9 +98,9 @@ func newFixture(t *testing.T, mutate ...func(*slackapp.Config)) *fixture {
 	return f
 }
 
-func request() activities.ApprovalRequest {
-	return activities.ApprovalRequest{
-		Incident:     activities.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"},
+func request() contract.ApprovalRequest {
+	return contract.ApprovalRequest{
+		Incident:     contract.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"},
 		Step:         "approve-pause",
 		Message:      "Pause agent AGENT12345?",
 		Approvers:    runbooks.Approvers{SlackUsers: []string{"U01ABCDEF"}, SlackGroups: []string{"S02AIRESP"}},
@@ -111,7 +111,7 @@ func request() activities.ApprovalRequest {
 
 // clickPayload is the block_actions payload Slack sends when user clicks
 // actionID on the message built from req (plus blocks earlier clicks added).
-func clickPayload(t *testing.T, f *fixture, req activities.ApprovalRequest, actionID, user string, extra ...slack.Block) map[string]any {
+func clickPayload(t *testing.T, f *fixture, req contract.ApprovalRequest, actionID, user string, extra ...slack.Block) map[string]any {
 	t.Helper()
 	blocks, text, err := activities.ApprovalRequestBlocks(req)
 	if err != nil {

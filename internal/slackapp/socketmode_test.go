@@ -16,7 +16,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/workflows"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type fakeAcker struct {
@@ -65,7 +65,7 @@ func TestSocketModeInteractionTakesTheSameDecidePath(t *testing.T) {
 		t.Fatalf("acks = %+v, want env-1 acknowledged without payload", acker.acks)
 	}
 	calls := f.decider.Calls()
-	if len(calls) != 1 || calls[0].Kind != workflows.UpdateApprove || calls[0].D.Actor != "U0GROUPIE" ||
+	if len(calls) != 1 || calls[0].Kind != contract.UpdateApprove || calls[0].D.Actor != "U0GROUPIE" ||
 		calls[0].D.Via != "slack" || len(calls[0].D.SlackUserGroups) != 1 {
 		t.Fatalf("decide calls = %+v", calls)
 	}
@@ -183,7 +183,7 @@ func TestRunSocketModeOverAWebSocket(t *testing.T) {
 	}
 	f.h.Wait()
 	calls := f.decider.Calls()
-	if len(calls) != 1 || calls[0].D.Actor != "U01ABCDEF" || calls[0].Kind != workflows.UpdateApprove {
+	if len(calls) != 1 || calls[0].D.Actor != "U01ABCDEF" || calls[0].Kind != contract.UpdateApprove {
 		t.Fatalf("decide calls = %+v", calls)
 	}
 	if _, blocks := responseMessage(t, f.srv); !strings.Contains(blockTexts(blocks)[activities.BlockDecision], "Approved by <@U01ABCDEF>") {
