@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 func newTestAPIGateway(t *testing.T) (*awsfake.Server, *awsfake.APIGateway, *APIGatewayActions, map[string]ActionFunc) {

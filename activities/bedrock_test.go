@@ -11,7 +11,7 @@ import (
 	agenttypes "github.com/aws/aws-sdk-go-v2/service/bedrockagent/types"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/workflows/contract"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 func TestCaptureMetricsReturnsSeededDatapoints(t *testing.T) {

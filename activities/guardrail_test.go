@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 const testGuardrailID = "gr1234567890"

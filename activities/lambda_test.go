@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 func newTestLambda(t *testing.T) (*awsfake.Server, *awsfake.Lambda, *LambdaActions, map[string]ActionFunc) {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 	"github.com/quenchhq/quench/runbooks"
 )
 

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/quenchhq/quench/activities"
-	"github.com/quenchhq/quench/internal/slacktestutil"
+	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -49,7 +49,7 @@ func approvalRequest() contract.ApprovalRequest {
 // blockText flattens what a reader sees in the blocks, by block id.
 func blockText(t *testing.T, blocks slack.Blocks) map[string]string {
 	t.Helper()
-	return slacktestutil.BlockText(blocks)
+	return slackfake.BlockText(blocks)
 }
 
 func buttons(blocks slack.Blocks) []*slack.ButtonBlockElement {
@@ -67,7 +67,7 @@ func buttons(blocks slack.Blocks) []*slack.ButtonBlockElement {
 }
 
 func TestRequestApprovalPostsBlocksAndStartsThread(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 
 	res, err := n.RequestApproval(context.Background(), approvalRequest())
@@ -81,7 +81,7 @@ func TestRequestApprovalPostsBlocksAndStartsThread(t *testing.T) {
 		t.Errorf("thread = %+v, want the channel id Slack answered and the request's ts", res.Thread)
 	}
 
-	calls := srv.Calls(slacktestutil.PostMessage)
+	calls := srv.Calls(slackfake.PostMessage)
 	if len(calls) != 1 {
 		t.Fatalf("got %d chat.postMessage calls, want 1", len(calls))
 	}
@@ -137,7 +137,7 @@ func TestRequestApprovalPostsBlocksAndStartsThread(t *testing.T) {
 }
 
 func TestEscalationPostsIntoThreadMentioningEscalationApprovers(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 	req := approvalRequest()
 	req.Thread = contract.Thread{Channel: "C0INC", TS: "1700000000.000001"}
@@ -151,7 +151,7 @@ func TestEscalationPostsIntoThreadMentioningEscalationApprovers(t *testing.T) {
 	if res.Thread != req.Thread {
 		t.Errorf("thread = %+v, want it unchanged %+v", res.Thread, req.Thread)
 	}
-	call := srv.Calls(slacktestutil.PostMessage)[0]
+	call := srv.Calls(slackfake.PostMessage)[0]
 	if call.Form.Get("channel") != "C0INC" || call.Form.Get("thread_ts") != req.Thread.TS {
 		t.Errorf("escalation posted to %s thread %q, want the incident thread", call.Form.Get("channel"), call.Form.Get("thread_ts"))
 	}
@@ -168,14 +168,14 @@ func TestEscalationPostsIntoThreadMentioningEscalationApprovers(t *testing.T) {
 }
 
 func TestRequestMessageIsEscaped(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 	req := approvalRequest()
 	req.Message = "Pause agent <!channel> & <https://evil.example|click>?"
 	if _, err := n.RequestApproval(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	blocks, _ := srv.Calls(slacktestutil.PostMessage)[0].Blocks()
+	blocks, _ := srv.Calls(slackfake.PostMessage)[0].Blocks()
 	got := blockText(t, blocks)[activities.BlockMessage]
 	if strings.Contains(got, "<!channel>") || !strings.Contains(got, "&lt;!channel&gt; &amp;") {
 		t.Errorf("message block = %q, want alert-controlled text escaped", got)
@@ -198,7 +198,7 @@ func TestApprovalDecidedReplacesRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := slacktestutil.New(t)
+			srv := slackfake.New(t)
 			n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 			d := tt.d
 			d.Incident, d.Step, d.At = ref, "approve-pause", at
@@ -211,7 +211,7 @@ func TestApprovalDecidedReplacesRequest(t *testing.T) {
 			if !res.Delivered {
 				t.Errorf("not delivered: %+v", res)
 			}
-			calls := srv.Calls(slacktestutil.Update)
+			calls := srv.Calls(slackfake.Update)
 			if len(calls) != 1 {
 				t.Fatalf("got %d chat.update calls, want 1", len(calls))
 			}
@@ -230,7 +230,7 @@ func TestApprovalDecidedReplacesRequest(t *testing.T) {
 }
 
 func TestPostUpdateStartsThreadThenReplies(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 	ref := contract.IncidentRef{ID: "inc-7f3a", Runbook: "compromised-data-source", Severity: "high"}
 	first, err := n.PostUpdate(context.Background(), contract.IncidentUpdate{Incident: ref, Text: "contained"})
@@ -243,7 +243,7 @@ func TestPostUpdateStartsThreadThenReplies(t *testing.T) {
 	if _, err := n.PostUpdate(context.Background(), contract.IncidentUpdate{Incident: ref, Thread: first.Thread, Text: "alert folded: 3 more"}); err != nil {
 		t.Fatal(err)
 	}
-	calls := srv.Calls(slacktestutil.PostMessage)
+	calls := srv.Calls(slackfake.PostMessage)
 	if !strings.Contains(calls[0].Form.Get("text"), "inc-7f3a") {
 		t.Errorf("thread root %q does not name the incident", calls[0].Form.Get("text"))
 	}
@@ -255,23 +255,23 @@ func TestPostUpdateStartsThreadThenReplies(t *testing.T) {
 func TestNotifierErrorsAreClassifiedForRetry(t *testing.T) {
 	tests := []struct {
 		name          string
-		fault         slacktestutil.Fault
+		fault         slackfake.Fault
 		wantRetryable bool
 		wantType      string
 		wantDelay     time.Duration
 	}{
-		{"server error is retried", slacktestutil.Fault{Status: 500}, true, "", 0},
-		{"unavailable is retried", slacktestutil.Fault{Status: 503}, true, "", 0},
-		{"rate limit is retried after Retry-After", slacktestutil.Fault{Status: 429, RetryAfter: "7"}, true, activities.ErrSlackRateLimited, 7 * time.Second},
-		{"slack internal_error is retried", slacktestutil.Fault{SlackError: "internal_error"}, true, "", 0},
-		{"invalid_auth is permanent", slacktestutil.Fault{SlackError: "invalid_auth"}, false, activities.ErrAccessDenied, 0},
-		{"channel_not_found is permanent", slacktestutil.Fault{SlackError: "channel_not_found"}, false, activities.ErrNotFound, 0},
-		{"invalid_blocks is permanent", slacktestutil.Fault{SlackError: "invalid_blocks"}, false, activities.ErrValidation, 0},
+		{"server error is retried", slackfake.Fault{Status: 500}, true, "", 0},
+		{"unavailable is retried", slackfake.Fault{Status: 503}, true, "", 0},
+		{"rate limit is retried after Retry-After", slackfake.Fault{Status: 429, RetryAfter: "7"}, true, activities.ErrSlackRateLimited, 7 * time.Second},
+		{"slack internal_error is retried", slackfake.Fault{SlackError: "internal_error"}, true, "", 0},
+		{"invalid_auth is permanent", slackfake.Fault{SlackError: "invalid_auth"}, false, activities.ErrAccessDenied, 0},
+		{"channel_not_found is permanent", slackfake.Fault{SlackError: "channel_not_found"}, false, activities.ErrNotFound, 0},
+		{"invalid_blocks is permanent", slackfake.Fault{SlackError: "invalid_blocks"}, false, activities.ErrValidation, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := slacktestutil.New(t)
-			srv.Fail(slacktestutil.PostMessage, tt.fault, 1)
+			srv := slackfake.New(t)
+			srv.Fail(slackfake.PostMessage, tt.fault, 1)
 			n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 			_, err := n.RequestApproval(context.Background(), approvalRequest())
 			if err == nil {
@@ -294,7 +294,7 @@ func TestNotifierErrorsAreClassifiedForRetry(t *testing.T) {
 	}
 
 	t.Run("unreachable slack is retried", func(t *testing.T) {
-		srv := slacktestutil.New(t)
+		srv := slackfake.New(t)
 		api := srv.Client()
 		srv.Stop()
 		n := activities.NewNotifier(api, "C0DEFAULT", nil)
@@ -353,7 +353,7 @@ func TestNotifierWithoutSlackLogsAndReportsUndelivered(t *testing.T) {
 }
 
 func TestRequestWithoutChannelIsPermanentError(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	n := activities.NewNotifier(srv.Client(), "", nil)
 	req := approvalRequest()
 	req.Thread = contract.Thread{}
@@ -370,7 +370,7 @@ func TestRequestWithoutChannelIsPermanentError(t *testing.T) {
 }
 
 func TestSlackNotifyAction(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	n := activities.NewNotifier(srv.Client(), "C0DEFAULT", nil)
 	actions := n.Actions()
 	if len(actions) != 1 || actions[0].Spec.Name != "slack.notify" || actions[0].Spec.Mutating {
@@ -406,7 +406,7 @@ func TestSlackNotifyAction(t *testing.T) {
 	if res.Changed || res.Undo != nil || res.Output["channel"] != "C0OPS" || res.Output["ts"] == "" {
 		t.Errorf("result = %+v, want unchanged, no undo, channel and ts", res)
 	}
-	calls := srv.Calls(slacktestutil.PostMessage)
+	calls := srv.Calls(slackfake.PostMessage)
 	if len(calls) != 1 || calls[0].Form.Get("channel") != "C0OPS" || !strings.Contains(calls[0].Form.Get("text"), "agent paused") {
 		t.Errorf("posted %+v", calls)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 

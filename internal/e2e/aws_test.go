@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/quenchhq/quench/activities"
-	"github.com/quenchhq/quench/internal/awsfake"
 	"github.com/quenchhq/quench/internal/incidents"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/worker"
 	"github.com/quenchhq/quench/workflows/contract"

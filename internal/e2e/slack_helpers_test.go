@@ -18,7 +18,7 @@ import (
 	"github.com/quenchhq/quench/internal/httpapi"
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/internal/slacktestutil"
+	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/worker"
 	"github.com/quenchhq/quench/workflows/contract"
@@ -34,7 +34,7 @@ const (
 // mounts, verifying clicks with slackSecret. Each world has its own task
 // queue, so worlds of parallel tests share the Temporal server and nothing else.
 type slackWorld struct {
-	fake      *slacktestutil.Server
+	fake      *slackfake.Server
 	inc       *incidents.Client
 	records   *activities.RecordStore
 	reg       *activities.Registry
@@ -48,7 +48,7 @@ var queueSeq atomic.Int64
 
 func newSlackWorld(t *testing.T, c client.Client) *slackWorld {
 	t.Helper()
-	fake := slacktestutil.New(t)
+	fake := slackfake.New(t)
 	api := fake.Client()
 	taskQueue := "slack-e2e-" + strconv.FormatInt(queueSeq.Add(1), 10)
 	n := activities.NewNotifier(api, slackChannel, quiet)
@@ -115,12 +115,12 @@ func (w *slackWorld) start(t *testing.T, id, requester, yaml string) {
 }
 
 // request waits for the n-th (1-based) message with Approve/Deny buttons.
-func (w *slackWorld) request(t *testing.T, n int) slacktestutil.Call {
+func (w *slackWorld) request(t *testing.T, n int) slackfake.Call {
 	t.Helper()
-	var got []slacktestutil.Call
+	var got []slackfake.Call
 	eventually(t, 30*time.Second, "approval request posted", func() bool {
 		got = got[:0]
-		for _, c := range w.fake.Calls(slacktestutil.PostMessage) {
+		for _, c := range w.fake.Calls(slackfake.PostMessage) {
 			if c.TS != "" && blockTexts(t, c)[activities.BlockActions] != "" {
 				got = append(got, c)
 			}
@@ -140,20 +140,20 @@ type clickResult struct {
 	// ephemeralTo is the user the ephemeral was shown to.
 	ephemeralTo string
 	// response is the response_url post, if any.
-	response *slacktestutil.Call
+	response *slackfake.Call
 }
 
 // click sends the interaction Slack sends when user clicks actionID on msg,
 // signed as Slack signs it, and waits for the background decision.
-func (w *slackWorld) click(t *testing.T, msg slacktestutil.Call, user, actionID string) clickResult {
+func (w *slackWorld) click(t *testing.T, msg slackfake.Call, user, actionID string) clickResult {
 	t.Helper()
-	payload, err := slacktestutil.ClickPayload(msg, slacktestutil.Click{
+	payload, err := slackfake.ClickPayload(msg, slackfake.Click{
 		User: user, ActionID: actionID, ResponseURL: w.fake.ResponseURL("T0TEAM/" + strconv.FormatInt(w.clicks.Add(1), 10)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := slacktestutil.FormBody(payload)
+	body, err := slackfake.FormBody(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +165,8 @@ func (w *slackWorld) click(t *testing.T, msg slacktestutil.Call, user, actionID 
 // handler does in the background.
 func (w *slackWorld) send(t *testing.T, body []byte, ts, sig string) clickResult {
 	t.Helper()
-	ephemerals := len(w.fake.Calls(slacktestutil.PostEphemeral))
-	responses := len(w.fake.Calls(slacktestutil.ResponseURL))
+	ephemerals := len(w.fake.Calls(slackfake.PostEphemeral))
+	responses := len(w.fake.Calls(slackfake.ResponseURL))
 	req, err := http.NewRequest(http.MethodPost, w.url, strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
@@ -182,11 +182,11 @@ func (w *slackWorld) send(t *testing.T, body []byte, ts, sig string) clickResult
 	raw, _ := io.ReadAll(resp.Body)
 	w.endpoints.Slack.Wait()
 	res := clickResult{status: resp.StatusCode, body: string(raw)}
-	if calls := w.fake.Calls(slacktestutil.PostEphemeral); len(calls) > ephemerals {
+	if calls := w.fake.Calls(slackfake.PostEphemeral); len(calls) > ephemerals {
 		res.ephemeral = calls[len(calls)-1].Form.Get("text")
 		res.ephemeralTo = calls[len(calls)-1].Form.Get("user")
 	}
-	if calls := w.fake.Calls(slacktestutil.ResponseURL); len(calls) > responses {
+	if calls := w.fake.Calls(slackfake.ResponseURL); len(calls) > responses {
 		res.response = &calls[len(calls)-1]
 	}
 	return res
@@ -194,18 +194,18 @@ func (w *slackWorld) send(t *testing.T, body []byte, ts, sig string) clickResult
 
 // asMessage is the request message as Slack holds it after a response_url
 // replacement (what the next click carries).
-func asMessage(orig slacktestutil.Call, replaced *slacktestutil.Call) slacktestutil.Call {
+func asMessage(orig slackfake.Call, replaced *slackfake.Call) slackfake.Call {
 	m := *replaced
-	m.Method, m.Channel, m.TS = slacktestutil.PostMessage, orig.Channel, orig.TS
+	m.Method, m.Channel, m.TS = slackfake.PostMessage, orig.Channel, orig.TS
 	return m
 }
 
 // update waits for the chat.update of the message at ts.
-func (w *slackWorld) update(t *testing.T, ts string) slacktestutil.Call {
+func (w *slackWorld) update(t *testing.T, ts string) slackfake.Call {
 	t.Helper()
-	var got slacktestutil.Call
+	var got slackfake.Call
 	eventually(t, 30*time.Second, "chat.update of "+ts, func() bool {
-		for _, c := range w.fake.Calls(slacktestutil.Update) {
+		for _, c := range w.fake.Calls(slackfake.Update) {
 			if c.Form.Get("ts") == ts {
 				got = c
 				return true
@@ -279,17 +279,17 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 
 // blockTexts flattens a message's blocks to text by block id (buttons as
 // their action ids).
-func blockTexts(t *testing.T, c slacktestutil.Call) map[string]string {
+func blockTexts(t *testing.T, c slackfake.Call) map[string]string {
 	t.Helper()
 	blocks, err := c.Blocks()
 	if err != nil {
 		t.Fatalf("%s: %v", c.Method, err)
 	}
-	return slacktestutil.BlockText(blocks)
+	return slackfake.BlockText(blocks)
 }
 
 // buttons returns the message's buttons by action id.
-func buttons(t *testing.T, c slacktestutil.Call) map[string]*slack.ButtonBlockElement {
+func buttons(t *testing.T, c slackfake.Call) map[string]*slack.ButtonBlockElement {
 	t.Helper()
 	blocks, err := c.Blocks()
 	if err != nil {

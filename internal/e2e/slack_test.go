@@ -12,8 +12,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
-	"github.com/quenchhq/quench/internal/slacktestutil"
+	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
@@ -140,7 +139,7 @@ func testSlackDeny(t *testing.T, w *slackWorld) {
 	if res.status != http.StatusOK || res.ephemeral != "" {
 		t.Fatalf("deny click answered %d %s, ephemeral %q", res.status, res.body, res.ephemeral)
 	}
-	opened := w.fake.Calls(slacktestutil.ViewsOpen)
+	opened := w.fake.Calls(slackfake.ViewsOpen)
 	if len(opened) != 1 {
 		t.Fatalf("views.open called %d times, want 1", len(opened))
 	}
@@ -152,7 +151,7 @@ func testSlackDeny(t *testing.T, w *slackWorld) {
 		t.Fatalf("state %s after opening the deny dialog, want still awaiting approval", st.State)
 	}
 
-	body, err := slacktestutil.FormBody(slackapptest.DenySubmission(view, "U0ALICE", "traffic is legitimate (launch day)"))
+	body, err := slackfake.FormBody(slackfake.DenySubmission(view, "U0ALICE", "traffic is legitimate (launch day)"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +177,7 @@ func testSlackDeny(t *testing.T, w *slackWorld) {
 }
 
 // checkDecided checks a replaced request: the decision line, no buttons.
-func checkDecided(t *testing.T, what string, c slacktestutil.Call, line string) {
+func checkDecided(t *testing.T, what string, c slackfake.Call, line string) {
 	t.Helper()
 	b := blockTexts(t, c)
 	if !strings.HasPrefix(b[activities.BlockDecision], line) {
@@ -195,11 +194,11 @@ func testSlackUnverified(t *testing.T, w *slackWorld) {
 	msg := w.request(t, 1)
 
 	// A click by an allowed approver: only its signature decides whether it counts.
-	payload, err := slacktestutil.ClickPayload(msg, slacktestutil.Click{User: "U0ALICE", ActionID: activities.ActionApprove, ResponseURL: w.fake.ResponseURL("T0TEAM/forged")})
+	payload, err := slackfake.ClickPayload(msg, slackfake.Click{User: "U0ALICE", ActionID: activities.ActionApprove, ResponseURL: w.fake.ResponseURL("T0TEAM/forged")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := slacktestutil.FormBody(payload)
+	body, err := slackfake.FormBody(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +232,7 @@ func testSlackUnverified(t *testing.T, w *slackWorld) {
 	if ev := eventsOf(w.timeline(t, id), contract.EventApprovalVote, contract.EventApprovalGranted, contract.EventApprovalRejected, contract.EventApprovalDenied); len(ev) != 0 {
 		t.Errorf("refused requests reached the timeline: %+v", ev)
 	}
-	if n := len(w.fake.Calls(slacktestutil.Update)); n != 0 {
+	if n := len(w.fake.Calls(slackfake.Update)); n != 0 {
 		t.Errorf("the request message was updated %d times", n)
 	}
 
@@ -289,7 +288,7 @@ func testSlackRefusals(t *testing.T, w *slackWorld) {
 	if n := len(eventsOf(w.timeline(t, id), contract.EventApprovalRejected)); n != 3 {
 		t.Errorf("%d approval_rejected events, want 3", n)
 	}
-	if n := len(w.fake.Calls(slacktestutil.Update)); n != 0 {
+	if n := len(w.fake.Calls(slackfake.Update)); n != 0 {
 		t.Errorf("the request message was updated %d times while pending", n)
 	}
 }
@@ -329,7 +328,7 @@ func testSlackTwoApprovers(t *testing.T, w *slackWorld) {
 	}
 	checkDecided(t, "response_url message", *res.response, ":white_check_mark: Approved by <@U0ALICE>, <@U0GRACE> at ")
 	asked := false
-	for _, c := range w.fake.Calls(slacktestutil.GroupMembers) {
+	for _, c := range w.fake.Calls(slackfake.GroupMembers) {
 		asked = asked || c.Form.Get("usergroup") == "S0ONCALL"
 	}
 	if !asked {
@@ -410,11 +409,11 @@ func testSlackEscalation(t *testing.T, w *slackWorld) {
 
 func testSlackDown(t *testing.T, w *slackWorld) {
 	const id = "slack-down-1"
-	w.fake.Fail(slacktestutil.PostMessage, slacktestutil.Fault{Status: http.StatusInternalServerError}, 1000)
+	w.fake.Fail(slackfake.PostMessage, slackfake.Fault{Status: http.StatusInternalServerError}, 1000)
 	begin := time.Now()
 	w.start(t, id, "carol", slackRunbook(basicApprovals))
 
-	eventually(t, 30*time.Second, "a retried chat.postMessage", func() bool { return len(w.fake.Calls(slacktestutil.PostMessage)) > 1 })
+	eventually(t, 30*time.Second, "a retried chat.postMessage", func() bool { return len(w.fake.Calls(slackfake.PostMessage)) > 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -431,11 +430,11 @@ func testSlackDown(t *testing.T, w *slackWorld) {
 	// before it says so in the timeline.
 	failed := w.waitEvent(t, id, contract.EventNotifyFailed, 75*time.Second, nil)
 	mustContain(t, "notification_failed", failed.Detail, "approval request could not be delivered", "approve from the CLI")
-	attempts := len(w.fake.Calls(slacktestutil.PostMessage))
+	attempts := len(w.fake.Calls(slackfake.PostMessage))
 	if attempts < 2 {
 		t.Errorf("chat.postMessage tried %d times, want retries", attempts)
 	}
-	if n := len(w.fake.Calls(slacktestutil.Update)); n != 0 {
+	if n := len(w.fake.Calls(slackfake.Update)); n != 0 {
 		t.Errorf("chat.update called %d times for a message that was never posted", n)
 	}
 	t.Logf("slack down: %d chat.postMessage attempts; notification_failed after %s", attempts, time.Since(begin).Round(time.Second))

@@ -8,8 +8,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
-	"github.com/quenchhq/quench/internal/slacktestutil"
+	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
@@ -37,13 +36,13 @@ func TestRequestClickDecideFlow(t *testing.T) {
 		t.Fatalf("recorded message %s/%s, notifier reported %+v", msg.Channel, msg.TS, posted)
 	}
 
-	payload, err := slacktestutil.ClickPayload(msg, slacktestutil.Click{
+	payload, err := slackfake.ClickPayload(msg, slackfake.Click{
 		User: "U0GROUPIE", ActionID: activities.ActionApprove, ResponseURL: f.srv.ResponseURL("click-1"),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpReq, err := slackapptest.SignedRequest(ctx, f.http.URL+slackapp.InteractionsPath, secret, now, payload)
+	httpReq, err := slackfake.SignedRequest(ctx, f.http.URL+slackapp.InteractionsPath, secret, now, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +69,7 @@ func TestRequestClickDecideFlow(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	upd := f.srv.Calls(slacktestutil.Update)
+	upd := f.srv.Calls(slackfake.Update)
 	if len(upd) != 1 || upd[0].TS != posted.MessageTS || upd[0].Channel != posted.Thread.Channel {
 		t.Fatalf("chat.update calls = %+v", upd)
 	}

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/internal/slacktestutil"
+	"github.com/quenchhq/quench/internal/testing/slackfake"
 )
 
 func TestGroupCacheResolvesMembershipAndCaches(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	srv.SetGroupMembers("S02AIRESP", "U01ABCDEF", "U0GROUPIE")
 	srv.SetGroupMembers("S03SEC", "U0SEC")
 	at := now
@@ -23,7 +23,7 @@ func TestGroupCacheResolvesMembershipAndCaches(t *testing.T) {
 	if err != nil || !slices.Equal(got, []string{"S02AIRESP"}) {
 		t.Fatalf("UserGroups = %v, %v; want [S02AIRESP]", got, err)
 	}
-	if n := len(srv.Calls(slacktestutil.GroupMembers)); n != 2 {
+	if n := len(srv.Calls(slackfake.GroupMembers)); n != 2 {
 		t.Fatalf("%d usergroups.users.list calls, want 2", n)
 	}
 
@@ -34,7 +34,7 @@ func TestGroupCacheResolvesMembershipAndCaches(t *testing.T) {
 	if !slices.Equal(got, []string{"S02AIRESP"}) {
 		t.Errorf("cached UserGroups = %v", got)
 	}
-	if n := len(srv.Calls(slacktestutil.GroupMembers)); n != 2 {
+	if n := len(srv.Calls(slackfake.GroupMembers)); n != 2 {
 		t.Errorf("%d usergroups.users.list calls within the TTL, want still 2", n)
 	}
 
@@ -44,16 +44,16 @@ func TestGroupCacheResolvesMembershipAndCaches(t *testing.T) {
 	if !slices.Equal(got, []string{"S02AIRESP", "S03SEC"}) {
 		t.Errorf("UserGroups after the TTL = %v, want both groups", got)
 	}
-	if n := len(srv.Calls(slacktestutil.GroupMembers)); n != 4 {
+	if n := len(srv.Calls(slackfake.GroupMembers)); n != 4 {
 		t.Errorf("%d usergroups.users.list calls after the TTL, want 4", n)
 	}
 }
 
 func TestGroupCacheFailsClosed(t *testing.T) {
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	srv.SetGroupMembers("S02AIRESP", "U0GROUPIE")
 	srv.SetGroupMembers("S03SEC", "U0GROUPIE")
-	srv.Fail(slacktestutil.GroupMembers, slacktestutil.Fault{Status: 503}, 1)
+	srv.Fail(slackfake.GroupMembers, slackfake.Fault{Status: 503}, 1)
 	c := slackapp.NewGroupCache(srv.Client(), 0, clock)
 
 	got, err := c.UserGroups(context.Background(), "U0GROUPIE", []string{"S02AIRESP", "S03SEC"})
@@ -72,14 +72,14 @@ func TestGroupCacheFailsClosed(t *testing.T) {
 
 func TestClickWithUnresolvableGroupsStillAsksAndExplains(t *testing.T) {
 	f := newFixture(t)
-	f.srv.Fail(slacktestutil.GroupMembers, slacktestutil.Fault{SlackError: "ratelimited"}, 1)
+	f.srv.Fail(slackfake.GroupMembers, slackfake.Fault{SlackError: "ratelimited"}, 1)
 	f.decider.err = rejected("U0GROUPIE is not an approver of step approve-pause")
 	f.send(t, clickPayload(t, f, request(), "quench_approve", "U0GROUPIE"))
 	calls := f.decider.Calls()
 	if len(calls) != 1 || len(calls[0].D.SlackUserGroups) != 0 {
 		t.Fatalf("decide calls = %+v, want one with no groups", calls)
 	}
-	eph := f.srv.Calls(slacktestutil.PostEphemeral)
+	eph := f.srv.Calls(slackfake.PostEphemeral)
 	if len(eph) != 1 || !strings.Contains(eph[0].Form.Get("text"), "could not be checked") {
 		t.Fatalf("ephemerals = %+v, want one saying groups could not be checked", eph)
 	}

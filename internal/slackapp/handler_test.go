@@ -12,15 +12,14 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/internal/slackapp/slackapptest"
-	"github.com/quenchhq/quench/internal/slacktestutil"
+	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
 // responseMessage decodes the single response_url post.
-func responseMessage(t *testing.T, srv *slacktestutil.Server) (map[string]any, slack.Blocks) {
+func responseMessage(t *testing.T, srv *slackfake.Server) (map[string]any, slack.Blocks) {
 	t.Helper()
-	calls := srv.Calls(slacktestutil.ResponseURL)
+	calls := srv.Calls(slackfake.ResponseURL)
 	if len(calls) != 1 {
 		t.Fatalf("got %d response_url posts, want 1", len(calls))
 	}
@@ -66,7 +65,7 @@ func TestApproveClickDecidesAndReplacesMessage(t *testing.T) {
 	if _, ok := texts[activities.BlockActions]; ok {
 		t.Errorf("buttons still there after approval")
 	}
-	if len(f.srv.Calls(slacktestutil.PostEphemeral)) != 0 {
+	if len(f.srv.Calls(slackfake.PostEphemeral)) != 0 {
 		t.Errorf("an ephemeral was posted on success")
 	}
 }
@@ -142,7 +141,7 @@ func TestRejectedClickTellsClickerAndKeepsMessage(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			eph := f.srv.Calls(slacktestutil.PostEphemeral)
+			eph := f.srv.Calls(slackfake.PostEphemeral)
 			if len(eph) != 1 {
 				t.Fatalf("got %d ephemerals, want 1", len(eph))
 			}
@@ -152,7 +151,7 @@ func TestRejectedClickTellsClickerAndKeepsMessage(t *testing.T) {
 			if text := eph[0].Form.Get("text"); !strings.Contains(text, "refused") || !strings.Contains(text, tt.reason) {
 				t.Errorf("ephemeral %q does not give the reason %q", text, tt.reason)
 			}
-			if n := len(f.srv.Calls(slacktestutil.ResponseURL)) + len(f.srv.Calls(slacktestutil.Update)); n != 0 {
+			if n := len(f.srv.Calls(slackfake.ResponseURL)) + len(f.srv.Calls(slackfake.Update)); n != 0 {
 				t.Errorf("the request message was changed after a rejection (%d calls)", n)
 			}
 		})
@@ -165,7 +164,7 @@ func TestRejectionOfEscalationClickAnswersInThread(t *testing.T) {
 	payload := clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF")
 	payload["container"].(map[string]any)["thread_ts"] = "1700000000.000001"
 	f.send(t, payload)
-	eph := f.srv.Calls(slacktestutil.PostEphemeral)
+	eph := f.srv.Calls(slackfake.PostEphemeral)
 	if len(eph) != 1 || eph[0].Form.Get("thread_ts") != "1700000000.000001" {
 		t.Fatalf("ephemerals = %+v, want one in the incident thread", eph)
 	}
@@ -175,7 +174,7 @@ func TestDecideFailureTellsClicker(t *testing.T) {
 	f := newFixture(t)
 	f.decider.err = errors.New("incident inc-7f3a not found")
 	f.send(t, clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF"))
-	eph := f.srv.Calls(slacktestutil.PostEphemeral)
+	eph := f.srv.Calls(slackfake.PostEphemeral)
 	if len(eph) != 1 || !strings.Contains(eph[0].Form.Get("text"), "not found") {
 		t.Fatalf("ephemerals = %+v, want one explaining the failure", eph)
 	}
@@ -190,7 +189,7 @@ func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 	if n := len(f.decider.Calls()); n != 0 {
 		t.Fatalf("deny click decided at once (%d calls); it must ask for a reason first", n)
 	}
-	views := f.srv.Calls(slacktestutil.ViewsOpen)
+	views := f.srv.Calls(slackfake.ViewsOpen)
 	if len(views) != 1 {
 		t.Fatalf("got %d views.open calls, want 1", len(views))
 	}
@@ -201,7 +200,7 @@ func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 	if trigger != "1337.42.abcdef" || view.CallbackID != slackapp.DenyModalCallbackID {
 		t.Fatalf("views.open = %s %+v", trigger, view)
 	}
-	submit := func(user, reason string) map[string]any { return slackapptest.DenySubmission(view, user, reason) }
+	submit := func(user, reason string) map[string]any { return slackfake.DenySubmission(view, user, reason) }
 
 	// An empty reason keeps the dialog open with an error.
 	resp = f.send(t, submit("U01ABCDEF", "   "))
@@ -237,10 +236,10 @@ func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 func TestResponseURLOutsideSlackFallsBackToChatUpdate(t *testing.T) {
 	f := newFixture(t, func(c *slackapp.Config) { c.ResponseURLPrefixes = []string{"https://hooks.slack.com/"} })
 	f.send(t, clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF"))
-	if n := len(f.srv.Calls(slacktestutil.ResponseURL)); n != 0 {
+	if n := len(f.srv.Calls(slackfake.ResponseURL)); n != 0 {
 		t.Fatalf("posted to a response_url outside the allowed prefixes")
 	}
-	upd := f.srv.Calls(slacktestutil.Update)
+	upd := f.srv.Calls(slackfake.Update)
 	if len(upd) != 1 || upd[0].Form.Get("channel") != channelID || upd[0].Form.Get("ts") != requestTS {
 		t.Fatalf("chat.update calls = %+v, want one for %s/%s", upd, channelID, requestTS)
 	}

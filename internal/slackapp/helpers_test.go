@@ -17,7 +17,7 @@ import (
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/internal/slacktestutil"
+	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -63,7 +63,7 @@ func (f *fakeDecider) Calls() []decideCall {
 func rejected(reason string) error { return &incidents.RejectedError{Reason: reason} }
 
 type fixture struct {
-	srv     *slacktestutil.Server
+	srv     *slackfake.Server
 	decider *fakeDecider
 	h       *slackapp.Handler
 	http    *httptest.Server
@@ -71,7 +71,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, mutate ...func(*slackapp.Config)) *fixture {
 	t.Helper()
-	srv := slacktestutil.New(t)
+	srv := slackfake.New(t)
 	f := &fixture{srv: srv, decider: &fakeDecider{result: contract.DecisionResult{Step: "approve-pause", Outcome: "approved", Approvals: 1, Needed: 1}}}
 	api := srv.Client()
 	cfg := slackapp.Config{
@@ -125,11 +125,11 @@ func clickPayload(t *testing.T, f *fixture, req contract.ApprovalRequest, action
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg := slacktestutil.Call{
-		Method: slacktestutil.PostMessage, Channel: channelID, TS: requestTS,
+	msg := slackfake.Call{
+		Method: slackfake.PostMessage, Channel: channelID, TS: requestTS,
 		Form: url.Values{"channel": {channelID}, "text": {text}, "blocks": {string(raw)}},
 	}
-	payload, err := slacktestutil.ClickPayload(msg, slacktestutil.Click{
+	payload, err := slackfake.ClickPayload(msg, slackfake.Click{
 		User: user, ActionID: actionID, ResponseURL: f.srv.ResponseURL("T0TEAM/1337/click"), TriggerID: "1337.42.abcdef",
 	})
 	if err != nil {
@@ -141,7 +141,7 @@ func clickPayload(t *testing.T, f *fixture, req contract.ApprovalRequest, action
 // formBody encodes a payload the way Slack posts it.
 func formBody(t *testing.T, payload any) []byte {
 	t.Helper()
-	body, err := slacktestutil.FormBody(payload)
+	body, err := slackfake.FormBody(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,4 +182,4 @@ func (f *fixture) send(t *testing.T, payload any) *http.Response {
 }
 
 // blockTexts flattens blocks to text by block id.
-func blockTexts(blocks slack.Blocks) map[string]string { return slacktestutil.BlockText(blocks) }
+func blockTexts(blocks slack.Blocks) map[string]string { return slackfake.BlockText(blocks) }

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 func TestSSMParametersThroughTheSDK(t *testing.T) {

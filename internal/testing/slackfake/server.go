@@ -1,9 +1,4 @@
-// Package slacktestutil is a recording Slack Web API for tests: slack-go's
-// slacktest server with the methods quench calls (chat.postMessage,
-// chat.update, chat.postEphemeral, views.open, usergroups.users.list) and
-// an interaction response_url endpoint, each recording what it received
-// and able to fail on demand (5xx, 429 with Retry-After, Slack errors).
-package slacktestutil
+package slackfake
 
 import (
 	"encoding/json"

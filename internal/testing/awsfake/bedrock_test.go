@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 func TestBedrockGuardrailUpdateVersionAndRead(t *testing.T) {

@@ -1,8 +1,4 @@
-// Package slackapptest builds the interactions Slack would send to
-// slackapp's handler: signed requests and deny-modal submissions. Together
-// with slacktestutil's recording server it lets a test click a button of a
-// message the Notifier posted.
-package slackapptest
+package slackfake
 
 import (
 	"bytes"
@@ -13,7 +9,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/quenchhq/quench/internal/slackapp"
-	"github.com/quenchhq/quench/internal/slacktestutil"
 )
 
 // DenySubmission is the view_submission payload Slack sends when user
@@ -38,7 +33,7 @@ func DenySubmission(view slack.ModalViewRequest, user, reason string) map[string
 // SignedRequest builds the POST Slack would send to endpoint with payload,
 // signed with secret at time at.
 func SignedRequest(ctx context.Context, endpoint, secret string, at time.Time, payload any) (*http.Request, error) {
-	body, err := slacktestutil.FormBody(payload)
+	body, err := FormBody(payload)
 	if err != nil {
 		return nil, err
 	}

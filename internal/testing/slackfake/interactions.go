@@ -1,4 +1,4 @@
-package slacktestutil
+package slackfake
 
 import (
 	"encoding/json"

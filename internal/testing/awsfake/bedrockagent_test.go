@@ -12,7 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 func newAgentFake(t *testing.T) (*awsfake.Server, *awsfake.BedrockAgent, *bedrockagent.Client) {

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/quenchhq/quench/internal/awsfake"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
 )
 
 func TestLambdaConcurrencyThroughTheSDK(t *testing.T) {
