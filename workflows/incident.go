@@ -159,6 +159,14 @@ func (s *incident) continueAsNew(ctx workflow.Context) (contract.Status, error) 
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && s.inBackground == 0 }); err != nil {
 		return s.status(ctx), err
 	}
+	// A signal that arrived in this task may already be matched to the
+	// signal goroutine's pending receive, where drainSignals cannot see it:
+	// let that goroutine run first, or the alert would be lost.
+	yielded := false
+	workflow.Go(ctx, func(workflow.Context) { yielded = true })
+	if err := workflow.Await(ctx, func() bool { return yielded }); err != nil {
+		return s.status(ctx), err
+	}
 	s.drainSignals(ctx)
 	next := s.in
 	carry, err := json.Marshal(s.incidentState)
