@@ -116,12 +116,16 @@ type Escalation struct {
 // ApprovalPolicy is the default policy for approval steps; a step may
 // override any field.
 type ApprovalPolicy struct {
-	Approvers         Approvers   `json:"approvers"`
-	MinApprovals      int         `json:"min_approvals,omitempty"`
-	AllowSelfApproval bool        `json:"allow_self_approval,omitempty"`
-	Timeout           Duration    `json:"timeout,omitempty"`
-	OnTimeout         string      `json:"on_timeout,omitempty"` // escalate | deny
-	Escalate          *Escalation `json:"escalate,omitempty"`
+	Approvers         Approvers `json:"approvers"`
+	MinApprovals      int       `json:"min_approvals,omitempty"`
+	AllowSelfApproval bool      `json:"allow_self_approval,omitempty"`
+	Timeout           Duration  `json:"timeout,omitempty"`
+	// OnTimeout is what happens when Timeout passes without a decision:
+	// deny, or escalate — if nobody was escalated to yet, escalate now and
+	// give the escalation list one more Timeout before denying. A clock
+	// never approves.
+	OnTimeout string      `json:"on_timeout,omitempty"`
+	Escalate  *Escalation `json:"escalate,omitempty"`
 }
 
 // SlackSettings says where the incident's Slack messages go.
@@ -218,14 +222,27 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// ArgSpec declares one argument of an action.
+// ArgSpec declares one argument of an action. The validator checks
+// literal arguments against it before a run, and the worker checks the
+// rendered arguments against it (CheckArgs) before the action runs, so an
+// action's code starts from arguments that match its spec.
 type ArgSpec struct {
-	Name        string   `json:"name"`
-	Type        string   `json:"type"` // string | int | bool | duration | list | map
-	Required    bool     `json:"required,omitempty"`
-	Enum        []string `json:"enum,omitempty"`
+	Name string `json:"name"`
+	// Type is string | int | number | bool | duration | list | map | any.
+	// A number may be fractional and may be given as a numeric string; an
+	// int must be whole.
+	Type string `json:"type"`
+	// Required arguments must be given; a required string must not be blank.
+	Required bool `json:"required,omitempty"`
+	// Enum lists the allowed values of a string, or of each item of a list.
+	Enum []string `json:"enum,omitempty"`
+	// Min is the smallest allowed value of an int or number.
+	Min         *float64 `json:"min,omitempty"`
 	Description string   `json:"description"`
 }
+
+// AtLeast is a Min for an ArgSpec: `Min: runbooks.AtLeast(0)`.
+func AtLeast(n float64) *float64 { return &n }
 
 // ActionSpec describes an action a runbook step may name: its argument
 // schema and whether it changes anything (mutating actions return undo records).

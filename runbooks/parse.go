@@ -236,12 +236,10 @@ func (p *parser) escalation(n *yaml.Node, path string) *Escalation {
 		field("after", func(v *yaml.Node, path string) { p.duration(v, path, &e.After) }),
 		field("to", func(v *yaml.Node, path string) { p.approvers(v, path, &e.To) }),
 	})
-	if n.Kind == yaml.MappingNode {
-		for _, required := range []string{"after", "to"} {
-			if _, ok := seen[required]; !ok {
-				p.Errorf(n, "missing required field %q in escalate", required)
-			}
-		}
+	// after may be left out with on_timeout: escalate (escalate at the
+	// timeout); the validator checks that combination.
+	if _, ok := seen["to"]; n.Kind == yaml.MappingNode && !ok {
+		p.Errorf(n, "missing required field %q in escalate", "to")
 	}
 	return e
 }

@@ -3,9 +3,11 @@ package runbooks
 import (
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +25,7 @@ var (
 // Allowed values of the runbook's enumerated fields.
 var (
 	paramTypes   = []string{"string", "int", "bool", "list"}
-	argTypes     = []string{"string", "int", "bool", "duration", "list", "map", "any"}
+	argTypes     = []string{"string", "int", "number", "bool", "duration", "list", "map", "any"}
 	onErrors     = []string{"fail", "continue", "escalate"}
 	onDenies     = []string{"stop", "continue"}
 	onResolves   = []string{"rollback", "keep", "ask"}
@@ -394,10 +396,13 @@ func (v *validator) approval(s Step, path string) {
 		return // reported by policyFields
 	}
 	if p.OnTimeout == "escalate" && p.Escalate == nil {
-		v.errorf(where, "approval step %q escalates on timeout but says nowhere whom to: add escalate: {after, to}", s.ID)
+		v.errorf(where, "approval step %q escalates on timeout but says nowhere whom to: add escalate: {to: ...} (and after: to escalate earlier)", s.ID)
 	}
 	if e := p.Escalate; e != nil {
-		if e.After <= 0 || e.After >= p.Timeout {
+		switch {
+		case e.After == 0 && p.OnTimeout != "escalate":
+			v.errorf(where, "approval step %q escalates but says not when: set escalate.after (before the timeout of %s), or on_timeout: escalate to escalate at the timeout", s.ID, p.Timeout.D())
+		case e.After < 0 || e.After >= p.Timeout:
 			v.errorf(where, "approval step %q escalates after %s, which is not before its timeout of %s", s.ID, e.After.D(), p.Timeout.D())
 		}
 		if len(e.To.SlackUsers)+len(e.To.SlackGroups)+len(e.To.CLIUsers) == 0 {
@@ -465,9 +470,10 @@ func (a Approvers) clone() Approvers {
 }
 
 // CheckArgs checks an action's arguments after rendering, as the validator
-// checks literal ones before the run: unknown and missing arguments, types
-// and enums. Numbers that went through JSON (float64) count as ints when
-// they are whole.
+// checks literal ones before the run: unknown and missing arguments, blank
+// required strings, types, enums and minimums. Numbers that went through
+// JSON (float64) count as ints when they are whole. The worker calls it
+// before every action runs, so no action repeats these checks by hand.
 func CheckArgs(spec ActionSpec, args map[string]any) error {
 	var problems []string
 	known := make([]string, len(spec.Args))
@@ -476,7 +482,7 @@ func CheckArgs(spec ActionSpec, args map[string]any) error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(args)) {
 		if !slices.Contains(known, name) {
-			problems = append(problems, fmt.Sprintf("unknown argument %q", name))
+			problems = append(problems, fmt.Sprintf("unknown argument %q%s", name, strictyaml.Suggest(name, known)))
 		}
 	}
 	for _, a := range spec.Args {
@@ -515,19 +521,28 @@ func checkArg(a ArgSpec, val any) error {
 	bad := func(want string) error {
 		return fmt.Errorf("argument %q must be %s, got %s", a.Name, want, describeValue(val))
 	}
+	if s, ok := val.(string); ok && a.Required && strings.TrimSpace(s) == "" {
+		return fmt.Errorf("argument %q is required and must not be blank", a.Name)
+	}
 	switch a.Type {
 	case "string":
 		s, ok := val.(string)
 		if !ok {
 			return bad("a string")
 		}
-		if len(a.Enum) > 0 && !slices.Contains(a.Enum, s) {
-			return fmt.Errorf("argument %q must be one of %s, got %q", a.Name, list(a.Enum), s)
-		}
+		return checkEnum(a, s, "")
 	case "int":
-		if _, ok := asInt(val); !ok {
+		n, ok := asInt(val)
+		if !ok {
 			return bad("an integer")
 		}
+		return checkMin(a, float64(n))
+	case "number":
+		f, ok := asNumber(val)
+		if !ok {
+			return bad("a number")
+		}
+		return checkMin(a, f)
 	case "bool":
 		if _, ok := val.(bool); !ok {
 			return bad("true or false")
@@ -541,10 +556,28 @@ func checkArg(a ArgSpec, val any) error {
 			return fmt.Errorf("argument %q: invalid duration %q (use e.g. \"30s\", \"15m\", \"1h\")", a.Name, s)
 		}
 	case "list":
-		switch val.(type) {
-		case []any, []string:
+		var items []any
+		switch l := val.(type) {
+		case []any:
+			items = l
+		case []string:
+			for _, s := range l {
+				items = append(items, s)
+			}
 		default:
 			return bad("a list")
+		}
+		if len(a.Enum) == 0 {
+			return nil
+		}
+		for i, item := range items {
+			s, ok := item.(string)
+			if !ok {
+				return fmt.Errorf("argument %q must be a list of %s; item %d is %s", a.Name, list(a.Enum), i+1, describeValue(item))
+			}
+			if err := checkEnum(a, s, fmt.Sprintf(" (item %d)", i+1)); err != nil {
+				return err
+			}
 		}
 	case "map":
 		if _, ok := val.(map[string]any); !ok {
@@ -555,6 +588,36 @@ func checkArg(a ArgSpec, val any) error {
 		return fmt.Errorf("argument %q has unknown type %q in the action's spec (want one of %s)", a.Name, a.Type, list(argTypes))
 	}
 	return nil
+}
+
+func checkEnum(a ArgSpec, s, where string) error {
+	if len(a.Enum) > 0 && !slices.Contains(a.Enum, s) {
+		return fmt.Errorf("argument %q%s must be one of %s, got %q", a.Name, where, list(a.Enum), s)
+	}
+	return nil
+}
+
+func checkMin(a ArgSpec, f float64) error {
+	if a.Min != nil && f < *a.Min {
+		return fmt.Errorf("argument %q must be %s or more, got %s", a.Name, strconv.FormatFloat(*a.Min, 'f', -1, 64), strconv.FormatFloat(f, 'f', -1, 64))
+	}
+	return nil
+}
+
+// asNumber accepts Go numbers and numeric strings (a ${{ }} expression
+// over a string param renders a string).
+func asNumber(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+		return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
+	}
+	if i, ok := asInt(v); ok {
+		return float64(i), true
+	}
+	return 0, false
 }
 
 // asInt accepts Go ints and whole float64s (JSON numbers).

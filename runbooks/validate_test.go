@@ -383,6 +383,8 @@ func TestApprovalPolicies(t *testing.T) {
 		{"escalation after the timeout never happens", "approvals:\n  approvers: {cli_users: [alice]}\n  timeout: 10m\n  on_timeout: escalate\n  escalate: {after: 10m, to: {cli_users: [bob]}}\n", "{message: 'ok?'}", `escalates after 10m0s, which is not before its timeout of 10m0s`},
 		{"step timeout shortens below the escalation", "approvals:\n  approvers: {cli_users: [alice]}\n  on_timeout: escalate\n  escalate: {after: 10m, to: {cli_users: [bob]}}\n", "{message: 'ok?', timeout: 5m}", `escalates after 10m0s, which is not before its timeout of 5m0s`},
 		{"escalation to nobody", "approvals:\n  approvers: {cli_users: [alice]}\n  escalate: {after: 5m, to: {}}\n", "{message: 'ok?'}", `escalates to nobody`},
+		{"escalation with no time and deny on timeout", "approvals:\n  approvers: {cli_users: [alice]}\n  escalate: {to: {cli_users: [bob]}}\n", "{message: 'ok?'}", `escalates but says not when`},
+		{"escalation at the timeout", "approvals:\n  approvers: {cli_users: [alice]}\n  on_timeout: escalate\n  escalate: {to: {cli_users: [bob]}}\n", "{message: 'ok?'}", ""},
 		{"a good escalation", "approvals:\n  approvers: {cli_users: [alice]}\n  on_timeout: escalate\n  escalate: {after: 5m, to: {slack_users: [U2]}}\n", "{message: 'ok?'}", ""},
 	}
 	for _, tt := range tests {

@@ -118,6 +118,16 @@ func (s *incident) awaitApproval(ctx workflow.Context, id, step, msg string, pol
 			s.requestApproval(ctx, p, planned, true)
 			continue
 		}
+		if !now.Before(p.Deadline) && policy.OnTimeout == "escalate" && !p.Escalated && policy.Escalate != nil {
+			// on_timeout: escalate without an earlier escalation: the
+			// escalation list gets one more timeout before the denial.
+			p.Escalated = true
+			p.Approvers = p.Approvers.Union(policy.Escalate.To)
+			p.Deadline = now.Add(policy.Timeout.D())
+			s.event(ctx, contract.EventApprovalEscalated, id, "", fmt.Sprintf("timed out without a decision; escalated to %s until %s", strings.Join(policy.Escalate.To.Describe(), ", "), p.Deadline.UTC().Format(time.RFC3339)))
+			s.requestApproval(ctx, p, planned, true)
+			continue
+		}
 		if !now.Before(p.Deadline) {
 			p.Decision, p.Reason = contract.StepDenied, "timed out"
 			s.event(ctx, contract.EventApprovalDenied, id, "", fmt.Sprintf("timed out after %s without %d approval(s)", policy.Timeout.D(), p.Needed))
