@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/quenchhq/quench/runbooks"
 )
@@ -62,7 +61,7 @@ func (a *app) runValidate(ctx context.Context, o validateOptions) error {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			r.Errors = []string{err.Error()}
-		} else if kindOf(data) == "Routes" {
+		} else if runbooks.FileKind(data) == "Routes" {
 			r.Kind = "Routes"
 			if err := validateRoutes(ctx, a, f, data); err != nil {
 				r.Errors = splitLines(err.Error())
@@ -97,15 +96,6 @@ func (a *app) runValidate(ctx context.Context, o validateOptions) error {
 		return &rejectedError{msg: fmt.Sprintf("%d of %d file(s) invalid", invalid, len(o.files))}
 	}
 	return nil
-}
-
-// kindOf peeks at a YAML document's kind without validating it.
-func kindOf(data []byte) string {
-	var head struct {
-		Kind string `yaml:"kind"`
-	}
-	_ = yaml.Unmarshal(data, &head)
-	return head.Kind
 }
 
 func splitLines(s string) []string {

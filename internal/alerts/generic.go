@@ -3,6 +3,8 @@ package alerts
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -107,7 +109,7 @@ func ParseGeneric(body []byte) ([]Alert, error) {
 func genericFingerprint(g GenericAlert) string {
 	h := sha256.New()
 	h.Write([]byte(g.Name))
-	for _, k := range sortedKeys(g.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(g.Labels)) {
 		h.Write([]byte{0})
 		h.Write([]byte(k))
 		h.Write([]byte{0})

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/quenchhq/quench/runbooks"
@@ -54,7 +56,7 @@ func planAlert(a Alert, rs *Routes, lib *runbooks.Library) (*plan, error) {
 	}
 	av := a.celValue()
 	given := make(map[string]any, len(r.params))
-	for _, k := range sortedKeys(r.params) {
+	for _, k := range slices.Sorted(maps.Keys(r.params)) {
 		v, err := renderValue(r.params[k], av)
 		if err != nil {
 			return nil, unprocessable("param %s: %v", k, err)
@@ -100,13 +102,13 @@ func dedupKey(r *Route, rb *runbooks.Runbook, params map[string]any, av map[stri
 		return rb.Metadata.Name + "|" + key, nil
 	}
 	var names []string
-	for _, k := range sortedKeys(rb.Params) {
+	for _, k := range slices.Sorted(maps.Keys(rb.Params)) {
 		if rb.Params[k].Required {
 			names = append(names, k)
 		}
 	}
 	if len(names) == 0 {
-		names = sortedKeys(params)
+		names = slices.Sorted(maps.Keys(params))
 	}
 	var b strings.Builder
 	b.WriteString(rb.Metadata.Name)

@@ -2,15 +2,16 @@ package alerts
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/quenchhq/quench/internal/strictyaml"
 	"github.com/quenchhq/quench/runbooks"
 )
 
@@ -156,32 +157,17 @@ func LoadRoutes(path string, lib *runbooks.Library) (*Routes, error) {
 // ParseRoutes parses and validates a routing file. Every problem is
 // reported as "source:line:col: message" (runbooks.Errors).
 func ParseRoutes(source string, data []byte, lib *runbooks.Library) (*Routes, error) {
-	p := &routesParser{source: source, lib: lib}
+	p := &routesParser{Reader: &strictyaml.Reader{Source: source, Kind: "route"}, lib: lib}
 	rs := p.parse(data)
-	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool {
-			if p.errs[i].Line != p.errs[j].Line {
-				return p.errs[i].Line < p.errs[j].Line
-			}
-			return p.errs[i].Col < p.errs[j].Col
-		})
-		return nil, p.errs
+	if err := p.Errs.Err(); err != nil {
+		return nil, err
 	}
 	return rs, nil
 }
 
 type routesParser struct {
-	source string
-	lib    *runbooks.Library
-	errs   runbooks.Errors
-}
-
-func (p *routesParser) errorf(n *yaml.Node, format string, args ...any) {
-	e := &runbooks.Error{Source: p.source, Msg: fmt.Sprintf(format, args...)}
-	if n != nil {
-		e.Line, e.Col = n.Line, n.Column
-	}
-	p.errs = append(p.errs, e)
+	*strictyaml.Reader
+	lib *runbooks.Library
 }
 
 var (
@@ -190,39 +176,33 @@ var (
 )
 
 func (p *routesParser) parse(data []byte) *Routes {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.yamlError(err)
+	root := p.Document(data, fmt.Sprintf("empty routing file: want apiVersion: %s, kind: %s", runbooks.APIVersion, RoutesKind))
+	if root == nil {
 		return nil
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		p.errorf(nil, "empty routing file: want apiVersion: %s, kind: %s", runbooks.APIVersion, RoutesKind)
-		return nil
-	}
-	root := doc.Content[0]
-	f := p.mapping(root, "routing file", "apiVersion", "kind", "sources", "routes")
+	f := p.fields(root, "routing file", "apiVersion", "kind", "sources", "routes")
 	if f == nil {
 		return nil
 	}
-	rs := &Routes{Source: p.source, Sources: map[string]*SourceConfig{}}
+	rs := &Routes{Source: p.Source, Sources: map[string]*SourceConfig{}}
 	if v := p.str(f["apiVersion"], root, "apiVersion", true); v != "" && v != runbooks.APIVersion {
-		p.errorf(f["apiVersion"], "apiVersion %q is not supported (want %s)", v, runbooks.APIVersion)
+		p.Errorf(f["apiVersion"], "apiVersion %q is not supported (want %s)", v, runbooks.APIVersion)
 	}
 	if v := p.str(f["kind"], root, "kind", true); v != "" && v != RoutesKind {
-		p.errorf(f["kind"], "kind %q is not %s", v, RoutesKind)
+		p.Errorf(f["kind"], "kind %q is not %s", v, RoutesKind)
 	}
 	if n := f["sources"]; n != nil {
 		p.sources(n, rs)
 	} else {
-		p.errorf(root, "missing sources: every endpoint needs its authentication configured")
+		p.Errorf(root, "missing sources: every endpoint needs its authentication configured")
 	}
 	n := f["routes"]
 	if n == nil {
-		p.errorf(root, "missing routes")
+		p.Errorf(root, "missing routes")
 		return rs
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "routes must be a list")
+		p.Errorf(n, "routes must be a list")
 		return rs
 	}
 	names := map[string]int{}
@@ -232,7 +212,7 @@ func (p *routesParser) parse(data []byte) *Routes {
 			continue
 		}
 		if line, dup := names[r.Name]; dup && r.Name != "" {
-			p.errorf(rn, "route name %q is already used on line %d", r.Name, line)
+			p.Errorf(rn, "route name %q is already used on line %d", r.Name, line)
 		}
 		names[r.Name] = rn.Line
 		rs.Routes = append(rs.Routes, r)
@@ -240,78 +220,58 @@ func (p *routesParser) parse(data []byte) *Routes {
 	return rs
 }
 
-// yamlError turns yaml.v3's "yaml: line N: msg" into a positioned error.
-func (p *routesParser) yamlError(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.Index(rest, ": "); i > 0 {
-			if n, convErr := strconv.Atoi(rest[:i]); convErr == nil {
-				line, msg = n, rest[i+2:]
-			}
-		}
+// fields reads a mapping with only these keys and returns their value
+// nodes; nil when n is not a mapping. Unknown, duplicate and aliased
+// fields are reported and left out.
+func (p *routesParser) fields(n *yaml.Node, what string, names ...string) map[string]*yaml.Node {
+	known := make([]strictyaml.Field, len(names))
+	for i, name := range names {
+		known[i].Name = name
 	}
-	p.errs = append(p.errs, &runbooks.Error{Source: p.source, Line: line, Msg: "invalid YAML: " + msg})
-}
-
-// mapping checks that n is a mapping with only the allowed keys, each once.
-func (p *routesParser) mapping(n *yaml.Node, what string, allowed ...string) map[string]*yaml.Node {
+	entries := p.Mapping(n, "", what, known)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s must be a mapping", what)
+		if strictyaml.IsNull(n) { // Mapping reads null as empty; here it is a mistake
+			p.Errorf(n, "%s must be a mapping, got %s", what, strictyaml.Describe(n))
+		}
 		return nil
 	}
-	out := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "%s: keys must be strings", what)
-			continue
+	out := make(map[string]*yaml.Node, len(entries))
+	for name, e := range entries {
+		if e.Value.Kind != yaml.AliasNode {
+			out[name] = e.Value
 		}
-		if allowed != nil && !slices.Contains(allowed, k.Value) {
-			p.errorf(k, "unknown field %q in %s (allowed: %s)", k.Value, what, strings.Join(allowed, ", "))
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			p.errorf(k, "field %q appears twice in %s", k.Value, what)
-			continue
-		}
-		out[k.Value] = v
 	}
 	return out
 }
 
-// str reads a scalar string; parent locates a missing required field.
+// str reads a scalar as text (a label pattern may be written 500);
+// parent locates a missing required field.
 func (p *routesParser) str(n, parent *yaml.Node, what string, required bool) string {
 	if n == nil {
 		if required {
-			p.errorf(parent, "missing %s", what)
+			p.Errorf(parent, "missing %s", what)
 		}
 		return ""
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		p.errorf(n, "%s must be a string", what)
+		p.Errorf(n, "%s must be a string", what)
 		return ""
 	}
 	if required && n.Value == "" {
-		p.errorf(n, "%s must not be empty", what)
+		p.Errorf(n, "%s must not be empty", what)
 	}
 	return n.Value
 }
 
 func (p *routesParser) sources(n *yaml.Node, rs *Routes) {
-	f := p.mapping(n, "sources")
-	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		name := k.Value
-		if f[name] == nil {
-			continue // reported by mapping
-		}
+	for _, e := range p.Entries(n, "sources", "sources") {
+		name, k, v := e.Name, e.Key, e.Value
 		if !slices.Contains(Sources, name) {
-			p.errorf(k, "unknown source %q (known: %s)", name, strings.Join(Sources, ", "))
+			p.Errorf(k, "unknown source %q (known: %s)", name, strings.Join(Sources, ", "))
 			continue
 		}
 		what := "source " + name
-		sf := p.mapping(v, what, "bearer_token_env", "hmac_secret_env", "topic_arns", "rate_limit")
+		sf := p.fields(v, what, "bearer_token_env", "hmac_secret_env", "topic_arns", "rate_limit")
 		if sf == nil {
 			continue
 		}
@@ -324,17 +284,17 @@ func (p *routesParser) sources(n *yaml.Node, rs *Routes) {
 			v string
 		}{{sf["bearer_token_env"], sc.BearerTokenEnv}, {sf["hmac_secret_env"], sc.HMACSecretEnv}} {
 			if env.n != nil && env.v != "" && !envNamePattern.MatchString(env.v) {
-				p.errorf(env.n, "%q is not an environment variable name (secrets are read from the environment, never written here)", env.v)
+				p.Errorf(env.n, "%q is not an environment variable name (secrets are read from the environment, never written here)", env.v)
 			}
 		}
 		if tn := sf["topic_arns"]; tn != nil {
 			if tn.Kind != yaml.SequenceNode {
-				p.errorf(tn, "%s topic_arns must be a list", what)
+				p.Errorf(tn, "%s topic_arns must be a list", what)
 			} else {
 				for _, a := range tn.Content {
 					arn := p.str(a, tn, what+" topic arn", true)
 					if arn != "" && !strings.HasPrefix(arn, "arn:aws") {
-						p.errorf(a, "%q is not an SNS topic ARN", arn)
+						p.Errorf(a, "%q is not an SNS topic ARN", arn)
 					}
 					sc.TopicARNs = append(sc.TopicARNs, arn)
 				}
@@ -345,17 +305,17 @@ func (p *routesParser) sources(n *yaml.Node, rs *Routes) {
 		}
 		if name == SourceSNS {
 			if len(sc.TopicARNs) == 0 {
-				p.errorf(v, "source sns needs topic_arns: only listed topics are accepted")
+				p.Errorf(v, "source sns needs topic_arns: only listed topics are accepted")
 			}
 			if sc.BearerTokenEnv != "" || sc.HMACSecretEnv != "" {
-				p.errorf(v, "source sns is authenticated by its message signature; remove bearer_token_env/hmac_secret_env")
+				p.Errorf(v, "source sns is authenticated by its message signature; remove bearer_token_env/hmac_secret_env")
 			}
 		} else {
 			if sc.TopicARNs != nil {
-				p.errorf(sf["topic_arns"], "topic_arns applies to source sns only")
+				p.Errorf(sf["topic_arns"], "topic_arns applies to source sns only")
 			}
 			if (sc.BearerTokenEnv == "") == (sc.HMACSecretEnv == "") {
-				p.errorf(v, "%s needs exactly one of bearer_token_env or hmac_secret_env", what)
+				p.Errorf(v, "%s needs exactly one of bearer_token_env or hmac_secret_env", what)
 			}
 		}
 		rs.Sources[name] = sc
@@ -363,35 +323,35 @@ func (p *routesParser) sources(n *yaml.Node, rs *Routes) {
 }
 
 func (p *routesParser) rateLimit(n *yaml.Node, what string, sc *SourceConfig) {
-	f := p.mapping(n, what+" rate_limit", "per_second", "burst")
+	f := p.fields(n, what+" rate_limit", "per_second", "burst")
 	if f == nil {
 		return
 	}
 	if v := f["per_second"]; v != nil {
 		r, err := strconv.ParseFloat(v.Value, 64)
 		if err != nil || r <= 0 || v.Kind != yaml.ScalarNode {
-			p.errorf(v, "%s rate_limit.per_second must be a positive number", what)
+			p.Errorf(v, "%s rate_limit.per_second must be a positive number", what)
 		}
 		sc.RatePerSecond = r
 	}
 	if v := f["burst"]; v != nil {
 		b, err := strconv.Atoi(v.Value)
 		if err != nil || b <= 0 || v.Kind != yaml.ScalarNode {
-			p.errorf(v, "%s rate_limit.burst must be a positive integer", what)
+			p.Errorf(v, "%s rate_limit.burst must be a positive integer", what)
 		}
 		sc.Burst = b
 	}
 }
 
 func (p *routesParser) route(n *yaml.Node, rs *Routes) *Route {
-	f := p.mapping(n, "route", "name", "match", "runbook", "params", "dedup_key", "severity", "resolve_on_ok")
+	f := p.fields(n, "route", "name", "match", "runbook", "params", "dedup_key", "severity", "resolve_on_ok")
 	if f == nil {
 		return nil
 	}
 	r := &Route{Line: n.Line, Col: n.Column, params: map[string]any{}}
 	r.Name = p.str(f["name"], n, "route name", true)
 	if r.Name != "" && !routeNamePattern.MatchString(r.Name) {
-		p.errorf(f["name"], "route name %q must be lower-case letters, digits and dashes", r.Name)
+		p.Errorf(f["name"], "route name %q must be lower-case letters, digits and dashes", r.Name)
 	}
 	what := fmt.Sprintf("route %q", r.Name)
 	if mn := f["match"]; mn != nil {
@@ -402,72 +362,64 @@ func (p *routesParser) route(n *yaml.Node, rs *Routes) *Route {
 	if r.Runbook != "" && p.lib != nil {
 		var ok bool
 		if rb, ok = p.lib.Get(r.Runbook); !ok {
-			p.errorf(f["runbook"], "%s: unknown runbook %q", what, r.Runbook)
+			p.Errorf(f["runbook"], "%s: unknown runbook %q", what, r.Runbook)
 		}
 	}
 	if pn := f["params"]; pn != nil {
-		pf := p.mapping(pn, what+" params")
-		for i := 0; pn.Kind == yaml.MappingNode && i+1 < len(pn.Content); i += 2 {
-			k, v := pn.Content[i], pn.Content[i+1]
-			if pf[k.Value] == nil {
-				continue
-			}
+		for _, e := range p.Entries(pn, "params", what+" params") {
 			if rb != nil {
-				if _, declared := rb.Params[k.Value]; !declared {
-					p.errorf(k, "%s: runbook %s has no param %q", what, r.Runbook, k.Value)
+				if _, declared := rb.Params[e.Name]; !declared {
+					p.Errorf(e.Key, "%s: runbook %s has no param %q", what, r.Runbook, e.Name)
 				}
 			}
-			var val any
-			if err := v.Decode(&val); err != nil {
-				p.errorf(v, "%s param %s: %v", what, k.Value, err)
+			val, ok := p.Value(e.Value, e.Name)
+			if !ok {
 				continue
 			}
 			if r.Params == nil {
 				r.Params = map[string]any{}
 			}
-			r.Params[k.Value] = val
-			c, err := compileValue(val)
+			r.Params[e.Name] = val
+			c, err := alertTemplates.CompileValue(val)
 			if err != nil {
-				p.errorf(v, "%s param %s: %v", what, k.Value, err)
+				p.Errorf(e.Value, "%s param %s: %v", what, e.Name, err)
 				continue
 			}
-			r.params[k.Value] = c
+			r.params[e.Name] = c
 		}
 	}
 	if rb != nil {
-		for _, name := range sortedKeys(rb.Params) {
+		for _, name := range slices.Sorted(maps.Keys(rb.Params)) {
 			spec := rb.Params[name]
 			if _, given := r.Params[name]; spec.Required && spec.Default == nil && !given {
-				p.errorf(n, "%s: runbook %s needs param %q", what, r.Runbook, name)
+				p.Errorf(n, "%s: runbook %s needs param %q", what, r.Runbook, name)
 			}
 		}
 	}
 	if dn := f["dedup_key"]; dn != nil {
 		r.DedupKey = p.str(dn, n, what+" dedup_key", true)
 		if r.DedupKey != "" {
-			t, err := compileTemplate(r.DedupKey)
+			t, err := alertTemplates.Parse(r.DedupKey)
 			if err != nil {
-				p.errorf(dn, "%s dedup_key: %v", what, err)
+				p.Errorf(dn, "%s dedup_key: %v", what, err)
 			}
-			r.dedup = t
+			r.dedup = &template{t}
 		}
 	}
 	if sn := f["severity"]; sn != nil {
 		r.Severity = p.str(sn, n, what+" severity", true)
 		if r.Severity != "" && !slices.Contains(runbooks.Severities, r.Severity) {
-			p.errorf(sn, "%s: severity %q is not one of %s", what, r.Severity, strings.Join(runbooks.Severities, ", "))
+			p.Errorf(sn, "%s: severity %q is not one of %s", what, r.Severity, strings.Join(runbooks.Severities, ", "))
 		}
 	}
 	if bn := f["resolve_on_ok"]; bn != nil {
-		if err := bn.Decode(&r.ResolveOnOK); err != nil || bn.ShortTag() != "!!bool" {
-			p.errorf(bn, "%s: resolve_on_ok must be true or false", what)
-		}
+		p.Bool(bn, "resolve_on_ok", &r.ResolveOnOK)
 	}
 	return r
 }
 
 func (p *routesParser) match(n *yaml.Node, what string, rs *Routes, m *Match) {
-	f := p.mapping(n, what+" match", "source", "alarm_name", "finding_type", "labels")
+	f := p.fields(n, what+" match", "source", "alarm_name", "finding_type", "labels")
 	if f == nil {
 		return
 	}
@@ -476,9 +428,9 @@ func (p *routesParser) match(n *yaml.Node, what string, rs *Routes, m *Match) {
 		switch {
 		case m.Source == "":
 		case !slices.Contains(Sources, m.Source):
-			p.errorf(sn, "%s: unknown source %q (known: %s)", what, m.Source, strings.Join(Sources, ", "))
+			p.Errorf(sn, "%s: unknown source %q (known: %s)", what, m.Source, strings.Join(Sources, ", "))
 		case rs.Sources[m.Source] == nil:
-			p.errorf(sn, "%s: source %q is not configured under sources, so its endpoint refuses every alert", what, m.Source)
+			p.Errorf(sn, "%s: source %q is not configured under sources, so its endpoint refuses every alert", what, m.Source)
 		}
 	}
 	pattern := func(pn *yaml.Node, field string) *Pattern {
@@ -488,7 +440,7 @@ func (p *routesParser) match(n *yaml.Node, what string, rs *Routes, m *Match) {
 		}
 		pat, err := ParsePattern(s)
 		if err != nil {
-			p.errorf(pn, "%s %s: %v", what, field, err)
+			p.Errorf(pn, "%s %s: %v", what, field, err)
 			return nil
 		}
 		return pat
@@ -500,79 +452,13 @@ func (p *routesParser) match(n *yaml.Node, what string, rs *Routes, m *Match) {
 		m.FindingType = pattern(fn, "match.finding_type")
 	}
 	if ln := f["labels"]; ln != nil {
-		lf := p.mapping(ln, what+" match.labels")
-		for i := 0; ln.Kind == yaml.MappingNode && i+1 < len(ln.Content); i += 2 {
-			k, v := ln.Content[i], ln.Content[i+1]
-			if lf[k.Value] == nil {
-				continue
-			}
-			if pat := pattern(v, "match.labels."+k.Value); pat != nil {
+		for _, e := range p.Entries(ln, "labels", what+" match.labels") {
+			if pat := pattern(e.Value, "match.labels."+e.Name); pat != nil {
 				if m.Labels == nil {
 					m.Labels = map[string]*Pattern{}
 				}
-				m.Labels[k.Value] = pat
+				m.Labels[e.Name] = pat
 			}
 		}
 	}
-}
-
-// compileValue compiles templates in strings, walking lists and maps.
-func compileValue(v any) (any, error) {
-	switch v := v.(type) {
-	case string:
-		if !strings.Contains(v, openTmpl) {
-			return v, nil
-		}
-		return compileTemplate(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, item := range v {
-			c, err := compileValue(item)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = c
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for _, k := range sortedKeys(v) {
-			c, err := compileValue(v[k])
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			out[k] = c
-		}
-		return out, nil
-	}
-	return v, nil
-}
-
-// renderValue evaluates compiled templates in v for an alert.
-func renderValue(v any, alert map[string]any) (any, error) {
-	switch v := v.(type) {
-	case *template:
-		return v.eval(alert)
-	case []any:
-		out := make([]any, len(v))
-		for i, item := range v {
-			r, err := renderValue(item, alert)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = r
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for _, k := range sortedKeys(v) {
-			r, err := renderValue(v[k], alert)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			out[k] = r
-		}
-		return out, nil
-	}
-	return v, nil
 }
