@@ -43,7 +43,9 @@ const (
 )
 
 // Load parses and validates a runbook, reporting every problem with its
-// position. It is how the CLI, the library and tests read runbooks.
+// position. It is how the CLI, the library and tests read runbooks. A step
+// running a read-only action that does not set on_error gets
+// ReadOnlyOnError: evidence never blocks containment.
 func Load(source string, data []byte, cat Catalog) (*Runbook, error) {
 	rb, ps, errs := parse(source, data)
 	if err := errs.Err(); err != nil {
@@ -52,6 +54,7 @@ func Load(source string, data []byte, cat Catalog) (*Runbook, error) {
 	if err := validate(rb, cat, ps).Err(); err != nil {
 		return nil, err
 	}
+	applyActionDefaults(rb, cat, ps)
 	return rb, nil
 }
 
