@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/quenchhq/quench/internal/alerts"
 	"github.com/quenchhq/quench/internal/devserver"
+	"github.com/quenchhq/quench/internal/httpapi"
 	"github.com/quenchhq/quench/worker"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -22,6 +22,8 @@ type devOptions struct {
 	dataDir      string
 	temporalPort int
 	listen       string
+	sync         string
+	reset        bool
 }
 
 func newCmdDev(a *app) *cobra.Command {
@@ -34,10 +36,26 @@ under --data-dir, so open incidents survive a restart), a worker, and the
 HTTP endpoints (alerts, Slack interactions, health). It prints one line with
 "ready" and the Temporal address once it accepts work; then use the other
 commands from another terminal. Without AWS credentials every AWS action is
-a dry run, and says so. Ctrl-C stops it; start it again to continue.`,
+a dry run, and says so. Ctrl-C stops it; start it again to continue.
+
+"ready" means the store works: before printing it, dev reads the namespace,
+writes a sentinel workflow and reads it back, and queries visibility (the
+same probe as GET /readyz). On start an existing database is checked with
+SQLite's quick_check; a damaged one, or a data dir whose database is missing,
+is refused with what was found. To recover, restore temporal.db from a
+backup, or start again with --reset: it moves every file of the data dir
+aside into DATA_DIR/reset-<time> (nothing is deleted) and starts empty.
+
+The database runs in SQLite's WAL mode. --sync full (the default) syncs
+every commit to disk: nothing acknowledged is lost, even on power loss.
+--sync normal syncs only at checkpoints: faster under load, and still loses
+nothing when the process is killed, but an OS crash or power loss may lose
+the last transactions (alerts acknowledged, steps recorded).`,
 		Example: `  quench dev
   quench dev --data-dir /var/lib/quench --temporal-port 7233 --listen 127.0.0.1:8080
-  quench dev --runbooks ./my-runbooks`,
+  quench dev --runbooks ./my-runbooks
+  quench dev --sync normal      # faster; may lose the last transactions on power loss
+  quench dev --reset            # after a refusal: move the old data aside, start empty`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDev(cmd.Context(), o) },
 	}
@@ -46,12 +64,17 @@ a dry run, and says so. Ctrl-C stops it; start it again to continue.`,
 	f.IntVar(&o.temporalPort, "temporal-port", 7233, "port of the embedded Temporal frontend (on 127.0.0.1)")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP endpoints (alerts, Slack, health); empty disables them")
 	f.StringVar(&a.routesFile, "routes", "", "alert routing file (env QUENCH_ROUTES); see examples/routes.yaml")
+	f.StringVar(&o.sync, "sync", string(devserver.DefaultSync), "SQLite sync: full (every commit survives power loss) or normal (faster; survives a process kill, may lose the last transactions on OS crash or power loss)")
+	f.BoolVar(&o.reset, "reset", false, "move every file of the data dir aside into DATA_DIR/reset-<time> and start empty (nothing is deleted)")
 	return cmd
 }
 
 func (a *app) runDev(ctx context.Context, o devOptions) error {
 	if o.temporalPort < 0 || o.temporalPort > 65535 {
 		return usagef(fmt.Sprintf("--temporal-port %d: want 0-65535", o.temporalPort))
+	}
+	if !slices.Contains(devserver.Syncs, devserver.Sync(o.sync)) {
+		return usagef(fmt.Sprintf("--sync %q: want full or normal", o.sync))
 	}
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir %s: %w", o.dataDir, err)
@@ -65,13 +88,18 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	for _, name := range contract.SearchAttributes {
 		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
+	records := defaultRecordsFile(o.dataDir)
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DataDir: o.dataDir, FrontendPort: o.temporalPort, Namespace: a.cfg.Namespace, SearchAttributes: attrs, Logger: log,
+		Sync: devserver.Sync(o.sync), Reset: o.reset, StateFiles: []string{records},
 	})
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
+	if aside := srv.MovedAside(); aside != "" {
+		fmt.Fprintf(a.errOut, "quench dev: --reset moved the old data to %s\n", aside)
+	}
 	a.cfg.TemporalAddress = srv.FrontendAddress()
 
 	c, err := a.client(ctx)
@@ -79,7 +107,7 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 		return err
 	}
 	defer c.Close()
-	rt, err := a.runtime(ctx, defaultRecordsFile(o.dataDir))
+	rt, err := a.runtime(ctx, records)
 	if err != nil {
 		return err
 	}
@@ -98,6 +126,14 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 		defer stopHTTP()
 		httpAddr = "http://" + addr
 	}
+	// Ready means the store works, not only that the frontend answers.
+	pctx, cancel := context.WithTimeout(ctx, storeProbeTimeout)
+	err = httpapi.TemporalReady(c.WorkflowService(), a.cfg.Namespace)(pctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("temporal store in %s does not work: %w; to recover, restore %s from a backup, or start again with --reset (moves the old data aside)",
+			o.dataDir, err, filepath.Join(o.dataDir, devserver.DBFileName))
+	}
 	mode := "AWS actions live"
 	if rt.dryRun != "" {
 		mode = "AWS actions dry run (" + rt.dryRun + ")"
@@ -108,25 +144,15 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	return nil
 }
 
-// startHTTP serves the HTTP endpoints until ctx ends; stop shuts it down.
+// storeProbeTimeout bounds the store probe before the ready line; on an
+// idle machine it takes milliseconds.
+const storeProbeTimeout = 30 * time.Second
+
+// startHTTP serves the HTTP endpoints until stop is called.
 func (a *app) startHTTP(ctx context.Context, listen string, routes *alerts.Routes) (stop func(), addr string, err error) {
 	handler, err := a.httpHandler(ctx, routes)
 	if err != nil {
 		return nil, "", err
 	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return nil, "", fmt.Errorf("listen on %s: %w (choose another with --listen)", listen, err)
-	}
-	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.logger().Error("http server", "error", err)
-		}
-	}()
-	return func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}, ln.Addr().String(), nil
+	return httpapi.Listen(ctx, listen, handler, httpapi.DefaultLimits, a.logger())
 }

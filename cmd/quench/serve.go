@@ -26,7 +26,10 @@ balancer; run workers separately with quench worker):
 
   POST /alerts/alertmanager  POST /alerts/sns  POST /alerts/eventbridge
   POST /alerts/generic       POST /slack/interactions
-  GET  /healthz              GET  /readyz (Temporal reachable)`,
+  GET  /healthz              GET  /readyz (Temporal's store reads and writes)
+
+Every connection is bounded (httpapi.DefaultLimits): 10 s for headers, 30 s
+for the whole request, 60 s for the answer, 120 s idle, 64 KiB of headers.`,
 		Example: `  QUENCH_ROUTES=routes.yaml SLACK_SIGNING_SECRET=... quench serve --listen :8080`,
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -82,7 +85,7 @@ func (a *app) httpHandler(ctx context.Context, routes *alerts.Routes) (http.Hand
 	if err != nil {
 		return nil, err
 	}
-	opts := httpapi.Options{Incidents: inc, Library: lib, Routes: routes, Slack: sl.secrets, SlackClient: sl.secrets.Client(), Logger: a.logger()}
+	opts := httpapi.Options{Incidents: inc, Namespace: a.cfg.Namespace, Library: lib, Routes: routes, Slack: sl.secrets, SlackClient: sl.secrets.Client(), Logger: a.logger()}
 	if routes == nil {
 		a.logger().Warn("no alert routes (--routes or QUENCH_ROUTES): alert endpoints answer 503")
 	}

@@ -3,7 +3,6 @@ package alerts
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/quenchhq/quench/internal/httpapi/respond"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -27,9 +27,6 @@ type Config struct {
 	Routes  *Routes
 	Library *runbooks.Library
 	Starter Starter
-	// Ready reports whether incidents can be started (Temporal reachable).
-	// Without it /readyz answers 503.
-	Ready func(ctx context.Context) error
 	// Getenv reads the secrets routes.yaml names (default os.Getenv).
 	Getenv func(string) string
 	// Now is the clock for HMAC windows, rate limits and certificates.
@@ -48,7 +45,8 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// Server is the HTTP handler for alert webhooks and health checks.
+// Server is the HTTP handler for alert webhooks. Health (/healthz, /readyz)
+// belongs to internal/httpapi.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
@@ -127,18 +125,14 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// Mount registers the alert endpoints and /healthz, /readyz on mux, so
-// `quench serve` can serve them next to /slack/interactions.
+// Mount registers the alert endpoints on mux, so `quench serve` can serve
+// them next to /slack/interactions and the health endpoints.
 func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /alerts/alertmanager", s.handle(SourceAlertmanager, ParseAlertmanager))
 	mux.HandleFunc("POST /alerts/eventbridge", s.handle(SourceEventBridge, ParseEventBridge))
 	mux.HandleFunc("POST /alerts/generic", s.handle(SourceGeneric, ParseGeneric))
 	mux.HandleFunc("POST /alerts/sns", s.handleSNS)
 	mux.HandleFunc("/alerts/", s.notFound)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
 }
 
 // ServeHTTP serves the endpoints Mount registers.
@@ -148,24 +142,10 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	src := r.URL.Path[len("/alerts/"):]
 	if slices.Contains(Sources, src) {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "use POST to send alerts to /alerts/" + src})
+		respond.JSON(w, http.StatusMethodNotAllowed, errorBody{Error: "use POST to send alerts to /alerts/" + src})
 		return
 	}
-	writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("unknown alert source %q (known: alertmanager, sns, eventbridge, generic)", src)})
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Ready == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no readiness check configured"})
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	if err := s.cfg.Ready(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "not ready: " + err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	respond.JSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("unknown alert source %q (known: alertmanager, sns, eventbridge, generic)", src)})
 }
 
 type errorBody struct {
@@ -279,10 +259,10 @@ func (s *Server) handleSNS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.log.Info("confirmed sns subscription", "topic", env.TopicArn)
-		writeJSON(w, http.StatusOK, map[string]any{"confirmed": true, "topic": env.TopicArn})
+		respond.JSON(w, http.StatusOK, map[string]any{"confirmed": true, "topic": env.TopicArn})
 	case SNSUnsubscribeConfirmation:
 		s.log.Warn("sns subscription removed; alerts from this topic stop", "topic", env.TopicArn)
-		writeJSON(w, http.StatusOK, map[string]any{"unsubscribed": true, "topic": env.TopicArn})
+		respond.JSON(w, http.StatusOK, map[string]any{"unsubscribed": true, "topic": env.TopicArn})
 	default:
 		if err := checkDepth([]byte(env.Message), s.cfg.MaxDepth); err != nil {
 			s.refuse(w, SourceSNS, err)
@@ -329,7 +309,7 @@ func (s *Server) refuse(w http.ResponseWriter, source string, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(rerr.RetryAfter.Seconds())))))
 	}
 	s.log.Warn("alert refused", "source", source, "status", rerr.Status, "reason", rerr.Msg)
-	writeJSON(w, rerr.Status, errorBody{Error: rerr.Msg})
+	respond.JSON(w, rerr.Status, errorBody{Error: rerr.Msg})
 }
 
 // ingest routes alerts and folds them into incidents. Every alert is
@@ -360,13 +340,13 @@ func (s *Server) ingest(ctx context.Context, w http.ResponseWriter, source strin
 		res, err := s.apply(ctx, p, now)
 		if err != nil {
 			s.log.Error("fold alert into incident", "source", source, "alert", p.alert.Name, "incident", p.input.ID, "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: err.Error()})
+			respond.JSON(w, http.StatusServiceUnavailable, errorBody{Error: err.Error()})
 			return
 		}
 		resp.Incidents = append(resp.Incidents, res)
 	}
 	resp.Routed = len(plans) > 0
-	writeJSON(w, http.StatusAccepted, resp)
+	respond.JSON(w, http.StatusAccepted, resp)
 }
 
 func (s *Server) apply(ctx context.Context, p *plan, now time.Time) (IncidentResult, error) {
@@ -409,10 +389,4 @@ func (s *Server) apply(ctx context.Context, p *plan, now time.Time) (IncidentRes
 		}
 	}
 	return res, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do then
 }

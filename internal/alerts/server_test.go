@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -422,33 +421,12 @@ func TestTemporalUnavailableIs503(t *testing.T) {
 	}
 }
 
-func TestHealthAndReadiness(t *testing.T) {
-	get := func(s *Server, path string) int {
-		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		return rec.Code
-	}
-	var readyErr error
-	ts := newTestServer(t, func(c *Config) {
-		c.Ready = func(context.Context) error { return readyErr }
-	})
-	if code := get(ts.Server, "/healthz"); code != 200 {
-		t.Errorf("healthz %d", code)
-	}
-	if code := get(ts.Server, "/readyz"); code != 200 {
-		t.Errorf("readyz with Temporal reachable: %d", code)
-	}
-	readyErr = errors.New("temporal: connection refused")
-	if code := get(ts.Server, "/readyz"); code != 503 {
-		t.Errorf("readyz with Temporal down: %d, want 503", code)
-	}
-	if code := get(ts.Server, "/healthz"); code != 200 {
-		t.Errorf("healthz with Temporal down: %d, want 200", code)
-	}
-	if code := get(newTestServer(t, nil).Server, "/readyz"); code != 503 {
-		t.Errorf("readyz without a check: %d, want 503", code)
-	}
-	if code := get(ts.Server, "/alerts/sns"); code != 405 {
-		t.Errorf("GET /alerts/sns: %d, want 405", code)
+// Health (/healthz, /readyz) is internal/httpapi's; see its tests.
+func TestGetOnAlertEndpointIsMethodNotAllowed(t *testing.T) {
+	ts := newTestServer(t, nil)
+	rec := httptest.NewRecorder()
+	ts.Server.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/alerts/sns", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /alerts/sns: %d, want 405", rec.Code)
 	}
 }

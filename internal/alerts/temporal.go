@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/workflows/contract"
@@ -34,14 +33,4 @@ func (t *TemporalStarter) SignalAlert(ctx context.Context, id string, sig contra
 		return fmt.Errorf("signal incident %s: %w", id, err)
 	}
 	return nil
-}
-
-// TemporalReady is a Config.Ready check: Temporal's frontend answers.
-func TemporalReady(c client.Client) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			return fmt.Errorf("check temporal health: %w", err)
-		}
-		return nil
-	}
 }

@@ -1,9 +1,3 @@
-// Package devserver runs a Temporal server inside the quench process for
-// `quench dev`: every service in one process, state in a SQLite file that
-// survives restarts, static membership and a single history shard.
-//
-// It is modelled on the Temporal CLI's dev server and the server module's
-// temporaltest lite server, neither of which can be imported here.
 package devserver
 
 import (
@@ -13,8 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +25,6 @@ import (
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/membership/static"
-	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/common/searchattribute/sadefs"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
@@ -87,6 +78,20 @@ type Options struct {
 	Logger *slog.Logger
 	// InMemory keeps all state in an in-memory SQLite database (tests); DataDir must be empty.
 	InMemory bool
+	// Sync is the store's synchronous mode; default DefaultSync.
+	Sync Sync
+	// StateFiles are files the caller keeps in DataDir (the record store):
+	// with one present and the database missing, Start refuses to begin
+	// empty, as it does when the marker file is present.
+	StateFiles []string
+	// Reset moves every file of DataDir aside into DataDir/reset-<time>
+	// before starting, so the server starts empty; nothing is deleted.
+	// Server.MovedAside says where the files went.
+	Reset bool
+
+	// tune changes the store's configuration; set only by this package's
+	// benchmarks, to measure alternatives (pool size, rollback journal).
+	tune func(*config.SQL)
 }
 
 // Server is a running embedded Temporal server.
@@ -95,6 +100,8 @@ type Server struct {
 	address   string
 	namespace string
 	dbPath    string
+	// movedAside is where Options.Reset put the old files.
+	movedAside string
 
 	stopping *atomic.Bool // mutes the server's logs once Stop begins
 	unlock   func()       // releases the data dir
@@ -102,8 +109,11 @@ type Server struct {
 	stopErr  error
 }
 
-// Start starts the server and returns once its frontend answers a
-// DescribeNamespace call and the search attributes are registered.
+// Start checks the store, starts the server and returns once its frontend
+// answers a DescribeNamespace call and the search attributes are
+// registered. An existing database that fails SQLite's quick_check, or a
+// data dir whose database went missing, is refused (ErrStoreDamaged,
+// ErrStoreMissing) with what was found and how to recover.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -116,14 +126,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlConf, dbPath, unlock, err := prepareStore(opts)
+	st, err := prepareStore(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{namespace: opts.Namespace, dbPath: dbPath, stopping: stopping, unlock: unlock}
+	sqlConf, dbPath := st.conf, st.path
+	s := &Server{namespace: opts.Namespace, dbPath: dbPath, movedAside: st.movedAside, stopping: stopping, unlock: st.unlock}
 	defer func() {
 		if s.srv == nil { // failed before the server existed
-			unlock()
+			st.unlock()
 		}
 	}()
 	conf := buildConfig(opts, ports, sqlConf)
@@ -173,6 +184,10 @@ func (s *Server) FrontendAddress() string { return s.address }
 // Namespace is the namespace created at start.
 func (s *Server) Namespace() string { return s.namespace }
 
+// MovedAside is the dir Options.Reset moved the old files into, or "" when
+// there was no reset or nothing to move.
+func (s *Server) MovedAside() string { return s.movedAside }
+
 // Stop stops all services gracefully. Calling it again returns the first result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
@@ -203,7 +218,15 @@ func (o *Options) validate() error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Sync == "" {
+		o.Sync = DefaultSync
+	}
+	if !slices.Contains(Syncs, o.Sync) {
+		return fmt.Errorf("sqlite sync mode %q: want one of %v", o.Sync, Syncs)
+	}
 	switch {
+	case o.InMemory && o.Reset:
+		return errors.New("reset of an in-memory temporal server: there is nothing to reset")
 	case o.InMemory && o.DataDir != "":
 		return fmt.Errorf("temporal data dir %s given for an in-memory server", o.DataDir)
 	case !o.InMemory && o.DataDir == "":
@@ -222,53 +245,6 @@ func (o *Options) validate() error {
 		}
 	}
 	return nil
-}
-
-// prepareStore locks the data dir and returns the SQLite configuration,
-// creating the dir and the schema when the database file does not exist yet.
-func prepareStore(opts Options) (_ *config.SQL, dbPath string, unlock func(), err error) {
-	if opts.InMemory {
-		// A fresh name per server: in-memory SQLite databases with a shared
-		// cache are process-wide, keyed by name.
-		name := "quench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-		return &config.SQL{
-			PluginName:        sqliteplugin.PluginName,
-			DatabaseName:      name,
-			ConnectAttributes: map[string]string{"mode": "memory", "cache": "shared"},
-		}, ":memory:" + name, func() {}, nil
-	}
-
-	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-		return nil, "", nil, fmt.Errorf("create temporal data dir %s: %w", opts.DataDir, err)
-	}
-	dbPath = filepath.Join(opts.DataDir, DBFileName)
-	if unlock, err = lockDataDir(opts.DataDir, dbPath+".lock"); err != nil {
-		return nil, "", nil, err
-	}
-	defer func() {
-		if err != nil {
-			unlock()
-		}
-	}()
-	conf := &config.SQL{
-		PluginName:        sqliteplugin.PluginName,
-		DatabaseName:      dbPath,
-		ConnectAttributes: map[string]string{"mode": "rwc"},
-	}
-	switch _, err := os.Stat(dbPath); {
-	case errors.Is(err, os.ErrNotExist):
-		if err := sqliteschema.SetupSchema(conf); err != nil {
-			// Leave no half-initialised file behind: the next start would
-			// take it for a complete database.
-			for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
-				_ = os.Remove(dbPath + suffix)
-			}
-			return nil, "", nil, fmt.Errorf("create temporal schema in %s: %w", dbPath, err)
-		}
-	case err != nil:
-		return nil, "", nil, fmt.Errorf("check temporal database %s: %w", dbPath, err)
-	}
-	return conf, dbPath, unlock, nil
 }
 
 // ports are the listening ports of one server run.

@@ -160,7 +160,9 @@ func waitListed(t *testing.T, c client.Client, query string, ids ...string) {
 	t.Helper()
 	want := strings.Join(ids, ",")
 	var got string
-	deadline := time.Now().Add(15 * time.Second)
+	// Visibility is written asynchronously; on a loaded machine running
+	// these tests in parallel it was seen to lag by more than 15 s.
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := c.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		if err != nil {

@@ -1,11 +1,7 @@
-// Package httpapi assembles quench's HTTP endpoints — alert webhooks, Slack
-// interactions, health — into one handler, so `quench serve`, `quench dev`
-// and the end-to-end tests serve exactly the same thing.
 package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/quenchhq/quench/internal/alerts"
+	"github.com/quenchhq/quench/internal/httpapi/respond"
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/runbooks"
@@ -22,7 +19,12 @@ import (
 // Options are what the endpoints need.
 type Options struct {
 	Incidents *incidents.Client
-	Library   *runbooks.Library
+	// Namespace is the Temporal namespace /readyz probes.
+	Namespace string
+	// Ready overrides the /readyz check (default: TemporalReady on the
+	// incidents client's connection and Namespace).
+	Ready   ReadyFunc
+	Library *runbooks.Library
 	// Routes maps alerts to runbooks; nil answers alert posts 503 with the reason.
 	Routes *alerts.Routes
 	// Slack holds the signing secret (and tokens); SlackClient is built from
@@ -46,26 +48,22 @@ func New(opts Options) (*Endpoints, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.Ready == nil {
+		opts.Ready = TemporalReady(opts.Incidents.Temporal().WorkflowService(), opts.Namespace)
+	}
 	mux := http.NewServeMux()
-	ready := alerts.TemporalReady(opts.Incidents.Temporal())
+	MountHealth(mux, opts.Ready)
 	if opts.Routes != nil {
 		alerts.NewServer(alerts.Config{
 			Routes: opts.Routes, Library: opts.Library, Starter: alerts.NewTemporalStarter(opts.Incidents),
-			Ready: ready, Logger: opts.Logger, Now: opts.Now,
+			Logger: opts.Logger, Now: opts.Now,
 		}).Mount(mux)
 	} else {
 		mux.HandleFunc("/alerts/", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no alert routes configured: start with --routes FILE or QUENCH_ROUTES"})
-		})
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]any{"ok": true})
-		})
-		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-			if err := ready(r.Context()); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+			respond.Error(w, http.StatusServiceUnavailable, "no alert routes configured: start with --routes FILE or QUENCH_ROUTES")
 		})
 	}
 
@@ -95,10 +93,4 @@ func (e *Endpoints) RunSocketMode(ctx context.Context, opts Options) error {
 		return nil
 	}
 	return slackapp.RunSocketMode(ctx, opts.SlackClient, e.Slack)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
