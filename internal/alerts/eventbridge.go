@@ -56,6 +56,9 @@ type alarmState struct {
 }
 
 // guardDutyFinding is the detail of a "GuardDuty Finding" event (schema 2.0).
+// Field names follow the GuardDuty API reference (Finding, Resource,
+// AccessKeyDetails, ModelDetail, BedrockGuardrailDetails):
+// https://docs.aws.amazon.com/guardduty/latest/APIReference/API_Finding.html
 type guardDutyFinding struct {
 	SchemaVersion string  `json:"schemaVersion"`
 	AccountID     string  `json:"accountId"`
@@ -76,11 +79,35 @@ type guardDutyFinding struct {
 			UserType    string `json:"userType"`
 			UserName    string `json:"userName"`
 		} `json:"accessKeyDetails"`
+		// ModelDetails lists the models invoked (AI Protection's
+		// AnomalousModelInvocation and CostHarvesting findings).
+		ModelDetails []struct {
+			ModelID string `json:"modelId"`
+		} `json:"modelDetails"`
+		// BedrockGuardrailDetails describes the guardrail that intervened
+		// (AI Protection's PromptInjection.Direct finding).
+		BedrockGuardrailDetails *struct {
+			GuardrailAction string `json:"guardrailAction"`
+			GuardrailSource string `json:"guardrailSource"`
+			Guardrails      []struct {
+				Arn     string `json:"arn"`
+				Version string `json:"version"`
+			} `json:"guardrails"`
+			// Deprecated by AWS in favour of Guardrails; read when that is empty.
+			GuardrailArn     string `json:"guardrailArn"`
+			GuardrailVersion string `json:"guardrailVersion"`
+		} `json:"bedrockGuardrailDetails"`
 	} `json:"resource"`
 	Service struct {
 		Archived       bool   `json:"archived"`
 		EventFirstSeen string `json:"eventFirstSeen"`
 		Count          int    `json:"count"`
+		Action         struct {
+			AwsAPICallAction *struct {
+				API         string `json:"api"`
+				ServiceName string `json:"serviceName"`
+			} `json:"awsApiCallAction"`
+		} `json:"action"`
 	} `json:"service"`
 }
 
@@ -168,12 +195,8 @@ func alertFromGuardDuty(ev eventBridgeEvent, raw []byte) (Alert, error) {
 		"region":        firstNonEmpty(f.Region, ev.Region),
 		"account_id":    firstNonEmpty(f.AccountID, ev.Account),
 	}
-	if k := f.Resource.AccessKeyDetails; k != nil {
-		labels["access_key_id"] = k.AccessKeyID
-		labels["principal_id"] = k.PrincipalID
-		labels["user_type"] = k.UserType
-		labels["user_name"] = k.UserName
-	}
+	principalLabels(labels, f)
+	aiLabels(labels, f)
 	status := StatusFiring
 	if f.Service.Archived {
 		status = StatusResolved // an archived finding has been dealt with
@@ -190,6 +213,112 @@ func alertFromGuardDuty(ev eventBridgeEvent, raw []byte) (Alert, error) {
 		StartsAt:    firstTime(cloudWatchTime(f.Service.EventFirstSeen), cloudWatchTime(f.CreatedAt), ev.Time),
 		Raw:         raw,
 	}, nil
+}
+
+// Principal types a GuardDuty finding's principal_type label takes. A
+// runbook branches on them so containment hits the identity the finding
+// names: a role's sessions, a user's keys, never one for the other.
+const (
+	PrincipalRole          = "role"           // an IAM role itself (userType Role)
+	PrincipalAssumedRole   = "assumed-role"   // a session of a role (userType AssumedRole)
+	PrincipalIAMUser       = "iam-user"       // an IAM user (userType IAMUser)
+	PrincipalRoot          = "root"           // the account's root user
+	PrincipalFederatedUser = "federated-user" // GetFederationToken credentials
+	PrincipalAccessKey     = "access-key"     // only the access key is known
+	PrincipalOther         = "other"          // any other userType (AWSService, ...)
+)
+
+// principalLabels sets the labels naming who acted, from
+// resource.accessKeyDetails. GuardDuty's userName is the role's name for
+// Role and AssumedRole and the user's name for IAMUser, so the raw
+// user_name label is only ever a user when principal_type is iam-user;
+// role_name and iam_user_name are set only for their kind, so a route that
+// passes iam_user_name can never hand a role to a user-only action.
+//
+//	principal_type  role | assumed-role | iam-user | root | federated-user | access-key | other
+//	user_type       GuardDuty's userType as sent (AssumedRole, IAMUser, Role, Root, ...)
+//	user_name       GuardDuty's userName as sent
+//	principal_id    GuardDuty's principalId (AROA...:session for sessions, AIDA... for users)
+//	access_key_id   the access key used (ASIA... temporary, AKIA... long-term)
+//	role_name       the role, for role and assumed-role
+//	session_name    the role session name, for assumed-role
+//	iam_user_name   the IAM user, for iam-user
+func principalLabels(labels map[string]string, f guardDutyFinding) {
+	k := f.Resource.AccessKeyDetails
+	if k == nil {
+		return
+	}
+	labels["access_key_id"] = k.AccessKeyID
+	labels["principal_id"] = k.PrincipalID
+	labels["user_type"] = k.UserType
+	labels["user_name"] = k.UserName
+	switch k.UserType {
+	case "AssumedRole":
+		labels["principal_type"] = PrincipalAssumedRole
+		labels["role_name"] = k.UserName
+		if _, session, ok := strings.Cut(k.PrincipalID, ":"); ok {
+			labels["session_name"] = session
+		}
+	case "Role":
+		labels["principal_type"] = PrincipalRole
+		labels["role_name"] = k.UserName
+	case "IAMUser":
+		labels["principal_type"] = PrincipalIAMUser
+		labels["iam_user_name"] = k.UserName
+	case "Root":
+		labels["principal_type"] = PrincipalRoot
+	case "FederatedUser":
+		labels["principal_type"] = PrincipalFederatedUser
+	case "":
+		if k.AccessKeyID != "" {
+			labels["principal_type"] = PrincipalAccessKey
+		}
+	default:
+		labels["principal_type"] = PrincipalOther
+	}
+}
+
+// aiLabels sets the labels of GuardDuty's AI Protection details
+// (https://docs.aws.amazon.com/guardduty/latest/ug/findings-ai-protection.html):
+//
+//	model_id           the first model in resource.modelDetails
+//	model_ids          every model there, comma-separated (set when there are several)
+//	guardrail_arn      the guardrail that intervened (resource.bedrockGuardrailDetails)
+//	guardrail_id       the id at the end of guardrail_arn
+//	guardrail_version  its version (a number, DRAFT or ENFORCED)
+//	guardrail_action   GUARDRAIL_INTERVENED or NONE
+//	guardrail_source   INPUT or OUTPUT
+//	api, api_service   the API call the finding is about (service.action.awsApiCallAction)
+func aiLabels(labels map[string]string, f guardDutyFinding) {
+	var models []string
+	for _, m := range f.Resource.ModelDetails {
+		if m.ModelID != "" {
+			models = append(models, m.ModelID)
+		}
+	}
+	if len(models) > 0 {
+		labels["model_id"] = models[0]
+	}
+	if len(models) > 1 {
+		labels["model_ids"] = strings.Join(models, ",")
+	}
+	if g := f.Resource.BedrockGuardrailDetails; g != nil {
+		arn, version := g.GuardrailArn, g.GuardrailVersion
+		if len(g.Guardrails) > 0 {
+			arn, version = g.Guardrails[0].Arn, g.Guardrails[0].Version
+		}
+		labels["guardrail_arn"] = arn
+		if i := strings.LastIndex(arn, ":guardrail/"); i >= 0 {
+			labels["guardrail_id"] = arn[i+len(":guardrail/"):]
+		}
+		labels["guardrail_version"] = version
+		labels["guardrail_action"] = g.GuardrailAction
+		labels["guardrail_source"] = g.GuardrailSource
+	}
+	if c := f.Service.Action.AwsAPICallAction; c != nil {
+		labels["api"] = c.API
+		labels["api_service"] = c.ServiceName
+	}
 }
 
 // alarmStatus maps a CloudWatch alarm state to an alert status.
