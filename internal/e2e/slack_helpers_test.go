@@ -121,7 +121,7 @@ func (w *slackWorld) request(t *testing.T, n int) slackfake.Call {
 	eventually(t, 30*time.Second, "approval request posted", func() bool {
 		got = got[:0]
 		for _, c := range w.fake.Calls(slackfake.PostMessage) {
-			if c.TS != "" && blockTexts(t, c)[activities.BlockActions] != "" {
+			if c.TS != "" && blockTexts(t, c)[slackapp.BlockActions] != "" {
 				got = append(got, c)
 			}
 		}

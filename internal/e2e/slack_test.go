@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/workflows/contract"
@@ -50,21 +49,21 @@ func testSlackRequestBlocks(t *testing.T, w *slackWorld) {
 	}
 	mustContain(t, "notification text", msg.Form.Get("text"), "slack-req-1", "Throttle chat-handler to zero?")
 	b := blockTexts(t, msg)
-	mustContain(t, "header", b[activities.BlockHeader], "Approval needed", "slack-req-1", "slack-approval", "critical")
-	mustContain(t, "facts", b[activities.BlockFacts], "`slack-req-1`", "`slack-approval`", "*critical*", "step `gate`")
-	mustContain(t, "message", b[activities.BlockMessage], "Throttle chat-handler to zero?")
+	mustContain(t, "header", b[slackapp.BlockHeader], "Approval needed", "slack-req-1", "slack-approval", "critical")
+	mustContain(t, "facts", b[slackapp.BlockFacts], "`slack-req-1`", "`slack-approval`", "*critical*", "step `gate`")
+	mustContain(t, "message", b[slackapp.BlockMessage], "Throttle chat-handler to zero?")
 	// The dry run of the gated step: which resource, what happens, what it is now.
-	mustContain(t, "planned change", b[activities.BlockPlanned],
+	mustContain(t, "planned change", b[slackapp.BlockPlanned],
 		"`throttle` (`core.record`)", "would record slack-req-1/throttle = 0 (was unset)", "existed=false")
 	st := w.status(t, "slack-req-1")
-	mustContain(t, "approvers", b[activities.BlockApprovers],
+	mustContain(t, "approvers", b[slackapp.BlockApprovers],
 		"<@U0ALICE>", "`alice` (CLI)", "*Approvals needed:* 1 distinct", "*Requested by:* `carol`",
 		"<!date^"+strconv.FormatInt(st.PendingApproval.Deadline.Unix(), 10)+"^")
-	if b[activities.BlockActions] != activities.ActionApprove+" "+activities.ActionDeny {
-		t.Errorf("buttons = %q, want Approve and Deny", b[activities.BlockActions])
+	if b[slackapp.BlockActions] != slackapp.ActionApprove+" "+slackapp.ActionDeny {
+		t.Errorf("buttons = %q, want Approve and Deny", b[slackapp.BlockActions])
 	}
 	for id, btn := range buttons(t, msg) {
-		v, err := activities.DecodeApprovalButton(btn.Value)
+		v, err := slackapp.DecodeApprovalButton(btn.Value)
 		if err != nil || v.Incident != "slack-req-1" || v.Step != "gate" {
 			t.Errorf("button %s carries %+v (%v), want incident slack-req-1 step gate", id, v, err)
 		}
@@ -84,7 +83,7 @@ func testSlackApproveClick(t *testing.T, w *slackWorld) {
 	w.start(t, id, "carol", slackRunbook(basicApprovals))
 	msg := w.request(t, 1)
 
-	res := w.click(t, msg, "U0ALICE", activities.ActionApprove)
+	res := w.click(t, msg, "U0ALICE", slackapp.ActionApprove)
 	if res.status != http.StatusOK {
 		t.Fatalf("click answered %d %s, want 200", res.status, res.body)
 	}
@@ -122,7 +121,7 @@ func testSlackApproveClick(t *testing.T, w *slackWorld) {
 	checkDecided(t, "chat.update", upd, ":white_check_mark: Approved by <@U0ALICE> at ")
 
 	// A click on a copy of the message still showing buttons comes too late.
-	late := w.click(t, msg, "U0ALICE", activities.ActionApprove)
+	late := w.click(t, msg, "U0ALICE", slackapp.ActionApprove)
 	mustContain(t, "late click ephemeral", late.ephemeral, "not pending")
 	w.waitEvent(t, id, contract.EventApprovalRejected, 15*time.Second, func(e contract.Event) bool {
 		return e.Actor == "U0ALICE" && strings.Contains(e.Detail, "not pending")
@@ -135,7 +134,7 @@ func testSlackDeny(t *testing.T, w *slackWorld) {
 	msg := w.request(t, 1)
 
 	// Deny opens a dialog asking why; nothing is decided yet.
-	res := w.click(t, msg, "U0ALICE", activities.ActionDeny)
+	res := w.click(t, msg, "U0ALICE", slackapp.ActionDeny)
 	if res.status != http.StatusOK || res.ephemeral != "" {
 		t.Fatalf("deny click answered %d %s, ephemeral %q", res.status, res.body, res.ephemeral)
 	}
@@ -173,17 +172,17 @@ func testSlackDeny(t *testing.T, w *slackWorld) {
 	want := ":no_entry: Denied by <@U0ALICE> at "
 	upd := w.update(t, msg.TS)
 	checkDecided(t, "chat.update", upd, want)
-	mustContain(t, "chat.update", blockTexts(t, upd)[activities.BlockDecision], ": traffic is legitimate (launch day)")
+	mustContain(t, "chat.update", blockTexts(t, upd)[slackapp.BlockDecision], ": traffic is legitimate (launch day)")
 }
 
 // checkDecided checks a replaced request: the decision line, no buttons.
 func checkDecided(t *testing.T, what string, c slackfake.Call, line string) {
 	t.Helper()
 	b := blockTexts(t, c)
-	if !strings.HasPrefix(b[activities.BlockDecision], line) {
-		t.Errorf("%s decision line = %q, want it to start with %q", what, b[activities.BlockDecision], line)
+	if !strings.HasPrefix(b[slackapp.BlockDecision], line) {
+		t.Errorf("%s decision line = %q, want it to start with %q", what, b[slackapp.BlockDecision], line)
 	}
-	if _, ok := b[activities.BlockActions]; ok {
+	if _, ok := b[slackapp.BlockActions]; ok {
 		t.Errorf("%s still has the buttons: %v", what, b)
 	}
 }
@@ -194,7 +193,7 @@ func testSlackUnverified(t *testing.T, w *slackWorld) {
 	msg := w.request(t, 1)
 
 	// A click by an allowed approver: only its signature decides whether it counts.
-	payload, err := slackfake.ClickPayload(msg, slackfake.Click{User: "U0ALICE", ActionID: activities.ActionApprove, ResponseURL: w.fake.ResponseURL("T0TEAM/forged")})
+	payload, err := slackfake.ClickPayload(msg, slackfake.Click{User: "U0ALICE", ActionID: slackapp.ActionApprove, ResponseURL: w.fake.ResponseURL("T0TEAM/forged")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +255,7 @@ func testSlackRefusals(t *testing.T, w *slackWorld) {
 
 	refused := func(user, reason string) {
 		t.Helper()
-		res := w.click(t, msg, user, activities.ActionApprove)
+		res := w.click(t, msg, user, slackapp.ActionApprove)
 		if res.status != http.StatusOK {
 			t.Errorf("click by %s answered %d %s; Slack must get its ack", user, res.status, res.body)
 		}
@@ -274,11 +273,11 @@ func testSlackRefusals(t *testing.T, w *slackWorld) {
 	refused("U0MALLORY", "not an approver")
 	refused("U0REQUESTER", "own run")
 
-	res := w.click(t, msg, "U0ALICE", activities.ActionApprove)
+	res := w.click(t, msg, "U0ALICE", slackapp.ActionApprove)
 	if res.ephemeral != "" || res.response == nil {
 		t.Fatalf("first approval by U0ALICE: ephemeral %q, response_url %v", res.ephemeral, res.response)
 	}
-	mustContain(t, "votes after U0ALICE", blockTexts(t, *res.response)[activities.BlockVotes], "1 of 2 approvals", "<@U0ALICE>")
+	mustContain(t, "votes after U0ALICE", blockTexts(t, *res.response)[slackapp.BlockVotes], "1 of 2 approvals", "<@U0ALICE>")
 	refused("U0ALICE", "already voted")
 
 	st := w.status(t, id)
@@ -300,15 +299,15 @@ func testSlackTwoApprovers(t *testing.T, w *slackWorld) {
   min_approvals: 2
   timeout: 1h`))
 	msg := w.request(t, 1)
-	mustContain(t, "approvers", blockTexts(t, msg)[activities.BlockApprovers], "<!subteam^S0ONCALL>", "2 distinct")
+	mustContain(t, "approvers", blockTexts(t, msg)[slackapp.BlockApprovers], "<!subteam^S0ONCALL>", "2 distinct")
 
-	res := w.click(t, msg, "U0ALICE", activities.ActionApprove)
+	res := w.click(t, msg, "U0ALICE", slackapp.ActionApprove)
 	if res.response == nil {
 		t.Fatalf("first approval left no trace in Slack (ephemeral %q)", res.ephemeral)
 	}
 	votes := blockTexts(t, *res.response)
-	mustContain(t, "votes", votes[activities.BlockVotes], "1 of 2 approvals: <@U0ALICE>")
-	if votes[activities.BlockActions] == "" {
+	mustContain(t, "votes", votes[slackapp.BlockVotes], "1 of 2 approvals: <@U0ALICE>")
+	if votes[slackapp.BlockActions] == "" {
 		t.Error("the buttons went away before the second approval")
 	}
 	st := w.status(t, id)
@@ -318,11 +317,11 @@ func testSlackTwoApprovers(t *testing.T, w *slackWorld) {
 	current := asMessage(msg, res.response)
 
 	// Someone outside the group is still nobody.
-	out := w.click(t, current, "U0OUTSIDER", activities.ActionApprove)
+	out := w.click(t, current, "U0OUTSIDER", slackapp.ActionApprove)
 	mustContain(t, "ephemeral to U0OUTSIDER", out.ephemeral, "not an approver")
 
 	// A member of the approver group, resolved through usergroups.users.list.
-	res = w.click(t, current, "U0GRACE", activities.ActionApprove)
+	res = w.click(t, current, "U0GRACE", slackapp.ActionApprove)
 	if res.ephemeral != "" || res.response == nil {
 		t.Fatalf("approval by group member U0GRACE: ephemeral %q, response_url %v", res.ephemeral, res.response)
 	}
@@ -365,8 +364,8 @@ func testSlackEscalation(t *testing.T, w *slackWorld) {
 
 	esc := w.request(t, 2)
 	b := blockTexts(t, esc)
-	mustContain(t, "escalation", b[activities.BlockEscalated], "Escalated", "<@U0BOSS>", "<!subteam^S0LEADS>")
-	mustContain(t, "escalation approvers", b[activities.BlockApprovers], "<@U0ALICE>", "<@U0BOSS>", "<!subteam^S0LEADS>")
+	mustContain(t, "escalation", b[slackapp.BlockEscalated], "Escalated", "<@U0BOSS>", "<!subteam^S0LEADS>")
+	mustContain(t, "escalation approvers", b[slackapp.BlockApprovers], "<@U0ALICE>", "<@U0BOSS>", "<!subteam^S0LEADS>")
 	mustContain(t, "escalation text", esc.Form.Get("text"), "Escalated")
 
 	st := waitFor(t, w.inc, id, "timed out", func(st contract.Status) bool { return st.State == contract.StateContained })
@@ -404,7 +403,7 @@ func testSlackEscalation(t *testing.T, w *slackWorld) {
 		t.Errorf("a clock decided as someone: %+v", tl)
 	}
 	checkDecided(t, "chat.update", w.update(t, root.TS), ":no_entry: Denied at ")
-	mustContain(t, "chat.update", blockTexts(t, w.update(t, root.TS))[activities.BlockDecision], ": timed out")
+	mustContain(t, "chat.update", blockTexts(t, w.update(t, root.TS))[slackapp.BlockDecision], ": timed out")
 }
 
 func testSlackDown(t *testing.T, w *slackWorld) {

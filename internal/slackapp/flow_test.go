@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/workflows/contract"
@@ -20,7 +19,7 @@ func TestRequestClickDecideFlow(t *testing.T) {
 	f := newFixture(t)
 	f.srv.SetGroupMembers("S02AIRESP", "U0GROUPIE")
 	ctx := context.Background()
-	n := activities.NewNotifier(f.srv.Client(), "C0DEFAULT", nil)
+	n := slackapp.NewNotifier(f.srv.Client(), "C0DEFAULT", nil)
 
 	req := request()
 	req.Thread.Channel = "#ai-incidents"
@@ -37,7 +36,7 @@ func TestRequestClickDecideFlow(t *testing.T) {
 	}
 
 	payload, err := slackfake.ClickPayload(msg, slackfake.Click{
-		User: "U0GROUPIE", ActionID: activities.ActionApprove, ResponseURL: f.srv.ResponseURL("click-1"),
+		User: "U0GROUPIE", ActionID: slackapp.ActionApprove, ResponseURL: f.srv.ResponseURL("click-1"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +59,7 @@ func TestRequestClickDecideFlow(t *testing.T) {
 		t.Fatalf("decide calls = %+v", calls)
 	}
 	_, blocks := responseMessage(t, f.srv)
-	clicked := blockTexts(blocks)[activities.BlockDecision]
+	clicked := blockTexts(blocks)[slackapp.BlockDecision]
 
 	// The workflow then reports the decision; the same message gets the same words.
 	if _, err := n.ApprovalDecided(ctx, contract.ApprovalDecided{
@@ -74,7 +73,7 @@ func TestRequestClickDecideFlow(t *testing.T) {
 		t.Fatalf("chat.update calls = %+v", upd)
 	}
 	updBlocks, _ := upd[0].Blocks()
-	if got := blockTexts(updBlocks)[activities.BlockDecision]; got != clicked || !strings.Contains(got, "Approved by <@U0GROUPIE>") {
+	if got := blockTexts(updBlocks)[slackapp.BlockDecision]; got != clicked || !strings.Contains(got, "Approved by <@U0GROUPIE>") {
 		t.Errorf("workflow's update %q differs from the click's %q", got, clicked)
 	}
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
@@ -219,9 +218,9 @@ func (h *Handler) HandleInteraction(ctx context.Context, ic slack.InteractionCal
 	case slack.InteractionTypeBlockActions:
 		for _, a := range ic.ActionCallback.BlockActions {
 			switch a.ActionID {
-			case activities.ActionApprove:
+			case ActionApprove:
 				return nil, h.onApprove(ctx, ic, a)
-			case activities.ActionDeny:
+			case ActionDeny:
 				return nil, h.onDeny(ctx, ic, a)
 			}
 		}
@@ -236,10 +235,10 @@ func (h *Handler) HandleInteraction(ctx context.Context, ic slack.InteractionCal
 
 // click is everything needed to decide and to answer the clicker.
 type click struct {
-	Button    activities.ApprovalButton `json:"b"`
-	User      string                    `json:"u"`
-	Channel   string                    `json:"c,omitempty"`
-	MessageTS string                    `json:"t,omitempty"`
+	Button    ApprovalButton `json:"b"`
+	User      string         `json:"u"`
+	Channel   string         `json:"c,omitempty"`
+	MessageTS string         `json:"t,omitempty"`
 	// ThreadTS is set when the message is a thread reply (an escalation),
 	// so the ephemeral answer shows up in that thread.
 	ThreadTS    string `json:"h,omitempty"`
@@ -249,7 +248,7 @@ type click struct {
 }
 
 func clickFrom(ic slack.InteractionCallback, a *slack.BlockAction) (click, error) {
-	btn, err := activities.DecodeApprovalButton(a.Value)
+	btn, err := DecodeApprovalButton(a.Value)
 	if err != nil {
 		return click{}, badRequestf("button %s: %v", a.ActionID, err)
 	}
@@ -336,7 +335,7 @@ func denyModal(c click, meta string) slack.ModalViewRequest {
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType,
-				fmt.Sprintf("Deny step `%s` of incident `%s`?", activities.EscapeText(c.Button.Step), activities.EscapeText(c.Button.Incident)), false, false), nil, nil),
+				fmt.Sprintf("Deny step `%s` of incident `%s`?", EscapeText(c.Button.Step), EscapeText(c.Button.Incident)), false, false), nil, nil),
 			slack.NewInputBlock(DenyReasonBlockID, slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input),
 		}},
 	}
@@ -415,7 +414,7 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 		if errors.As(err, &rj) {
 			log.InfoContext(ctx, "slack decision rejected", "reason", rj.RejectionReason())
 			msg := fmt.Sprintf("Your %s of step `%s` (incident `%s`) was refused: %s",
-				verb, activities.EscapeText(c.Button.Step), activities.EscapeText(c.Button.Incident), activities.EscapeText(rj.RejectionReason()))
+				verb, EscapeText(c.Button.Step), EscapeText(c.Button.Incident), EscapeText(rj.RejectionReason()))
 			if groupErr != nil {
 				msg += "\n(Some approver groups could not be checked just now; if you are in one, try again in a minute.)"
 			}
@@ -424,7 +423,7 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 		}
 		log.ErrorContext(ctx, "slack decision failed", "error", err)
 		h.ephemeral(ctx, c, fmt.Sprintf("Could not record your %s of step `%s` (incident `%s`): %s. Try again, or use the CLI.",
-			verb, activities.EscapeText(c.Button.Step), activities.EscapeText(c.Button.Incident), activities.EscapeText(err.Error())))
+			verb, EscapeText(c.Button.Step), EscapeText(c.Button.Incident), EscapeText(err.Error())))
 		return
 	}
 	log.InfoContext(ctx, "slack decision recorded", "outcome", res.Outcome, "approvals", res.Approvals, "needed", res.Needed)
@@ -432,7 +431,7 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 	voters := appendVoter(previousVoters(c.original), c.User)
 	if kind == contract.UpdateApprove && res.Outcome != "approved" && res.Outcome != "denied" {
 		// More approvals needed: show the count, keep the buttons.
-		blocks := withVotes(c.original, activities.ApprovalVotesBlock(res.Approvals, res.Needed, voters))
+		blocks := withVotes(c.original, ApprovalVotesBlock(res.Approvals, res.Needed, voters))
 		text := fmt.Sprintf("%d of %d approvals for incident %s step %s", res.Approvals, res.Needed, c.Button.Incident, c.Button.Step)
 		h.replace(ctx, c, blocks, text)
 		return
@@ -451,7 +450,7 @@ func (h *Handler) decide(ctx context.Context, c click, kind, reason string) {
 	if kind == contract.UpdateDeny || res.Outcome == "denied" {
 		d.Decision, d.Actors, d.Reason = "denied", []string{c.User}, reason
 	}
-	blocks, text := activities.ApprovalDecidedBlocks(d)
+	blocks, text := ApprovalDecidedBlocks(d)
 	h.replace(ctx, c, blocks, text)
 }
 
@@ -463,7 +462,7 @@ func previousVoters(blocks []slack.Block) []string {
 	var out []string
 	for _, b := range blocks {
 		cb, ok := b.(*slack.ContextBlock)
-		if !ok || cb.BlockID != activities.BlockVotes {
+		if !ok || cb.BlockID != BlockVotes {
 			continue
 		}
 		for _, e := range cb.ContextElements.Elements {
@@ -491,9 +490,9 @@ func withVotes(blocks []slack.Block, votes slack.Block) []slack.Block {
 	placed := false
 	for _, b := range blocks {
 		switch blockID(b) {
-		case activities.BlockVotes:
+		case BlockVotes:
 			continue
-		case activities.BlockActions:
+		case BlockActions:
 			out = append(out, votes)
 			placed = true
 		}

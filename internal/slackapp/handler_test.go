@@ -10,7 +10,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/testing/slackfake"
 	"github.com/quenchhq/quench/workflows/contract"
@@ -38,7 +37,7 @@ func TestApproveClickDecidesAndReplacesMessage(t *testing.T) {
 	f := newFixture(t)
 	f.srv.SetGroupMembers("S02AIRESP", "U0OTHER", "U0GROUPIE")
 
-	resp := f.send(t, clickPayload(t, f, request(), activities.ActionApprove, "U0GROUPIE"))
+	resp := f.send(t, clickPayload(t, f, request(), slackapp.ActionApprove, "U0GROUPIE"))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d, want 200", resp.StatusCode)
 	}
@@ -59,10 +58,10 @@ func TestApproveClickDecidesAndReplacesMessage(t *testing.T) {
 		t.Errorf("response does not replace the original: %v", msg)
 	}
 	texts := blockTexts(blocks)
-	if got := texts[activities.BlockDecision]; got != ":white_check_mark: Approved by <@U0GROUPIE> at 14:02 UTC" {
+	if got := texts[slackapp.BlockDecision]; got != ":white_check_mark: Approved by <@U0GROUPIE> at 14:02 UTC" {
 		t.Errorf("decision line = %q", got)
 	}
-	if _, ok := texts[activities.BlockActions]; ok {
+	if _, ok := texts[slackapp.BlockActions]; ok {
 		t.Errorf("buttons still there after approval")
 	}
 	if len(f.srv.Calls(slackfake.PostEphemeral)) != 0 {
@@ -85,31 +84,31 @@ func TestPartialApprovalKeepsButtonsAndCountsVotes(t *testing.T) {
 	req.MinApprovals = 3
 
 	f.decider.result = contract.DecisionResult{Step: "approve-pause", Outcome: "recorded", Approvals: 1, Needed: 3}
-	f.send(t, clickPayload(t, f, req, activities.ActionApprove, "U01ABCDEF"))
+	f.send(t, clickPayload(t, f, req, slackapp.ActionApprove, "U01ABCDEF"))
 	_, blocks := responseMessage(t, f.srv)
 	texts := blockTexts(blocks)
-	if got := texts[activities.BlockVotes]; got != "1 of 3 approvals: <@U01ABCDEF>" {
+	if got := texts[slackapp.BlockVotes]; got != "1 of 3 approvals: <@U01ABCDEF>" {
 		t.Errorf("votes = %q, want 1 of 3 approvals: <@U01ABCDEF>", got)
 	}
-	if _, ok := texts[activities.BlockActions]; !ok {
+	if _, ok := texts[slackapp.BlockActions]; !ok {
 		t.Errorf("buttons removed after a partial approval")
 	}
-	if !strings.Contains(texts[activities.BlockMessage], "Pause agent") {
+	if !strings.Contains(texts[slackapp.BlockMessage], "Pause agent") {
 		t.Errorf("request text lost: %v", texts)
 	}
 
 	// The second approver clicks on the message as it is now; the votes add up.
 	f2 := newFixture(t)
 	f2.decider.result = contract.DecisionResult{Step: "approve-pause", Outcome: "recorded", Approvals: 2, Needed: 3}
-	f2.send(t, clickPayload(t, f2, req, activities.ActionApprove, "U0SECOND", activities.ApprovalVotesBlock(1, 3, []string{"U01ABCDEF"})))
+	f2.send(t, clickPayload(t, f2, req, slackapp.ActionApprove, "U0SECOND", slackapp.ApprovalVotesBlock(1, 3, []string{"U01ABCDEF"})))
 	_, blocks = responseMessage(t, f2.srv)
 	texts = blockTexts(blocks)
-	if got := texts[activities.BlockVotes]; got != "2 of 3 approvals: <@U01ABCDEF>, <@U0SECOND>" {
+	if got := texts[slackapp.BlockVotes]; got != "2 of 3 approvals: <@U01ABCDEF>, <@U0SECOND>" {
 		t.Errorf("votes = %q", got)
 	}
 	votesBlocks := 0
 	for _, b := range blocks.BlockSet {
-		if cb, ok := b.(*slack.ContextBlock); ok && cb.BlockID == activities.BlockVotes {
+		if cb, ok := b.(*slack.ContextBlock); ok && cb.BlockID == slackapp.BlockVotes {
 			votesBlocks++
 		}
 	}
@@ -120,9 +119,9 @@ func TestPartialApprovalKeepsButtonsAndCountsVotes(t *testing.T) {
 	// The last approval names everyone who approved.
 	f3 := newFixture(t)
 	f3.decider.result = contract.DecisionResult{Step: "approve-pause", Outcome: "approved", Approvals: 3, Needed: 3}
-	f3.send(t, clickPayload(t, f3, req, activities.ActionApprove, "U0THIRD", activities.ApprovalVotesBlock(2, 3, []string{"U01ABCDEF", "U0SECOND"})))
+	f3.send(t, clickPayload(t, f3, req, slackapp.ActionApprove, "U0THIRD", slackapp.ApprovalVotesBlock(2, 3, []string{"U01ABCDEF", "U0SECOND"})))
 	_, blocks = responseMessage(t, f3.srv)
-	if got := blockTexts(blocks)[activities.BlockDecision]; got != ":white_check_mark: Approved by <@U01ABCDEF>, <@U0SECOND>, <@U0THIRD> at 14:02 UTC" {
+	if got := blockTexts(blocks)[slackapp.BlockDecision]; got != ":white_check_mark: Approved by <@U01ABCDEF>, <@U0SECOND>, <@U0THIRD> at 14:02 UTC" {
 		t.Errorf("decision = %q", got)
 	}
 }
@@ -137,7 +136,7 @@ func TestRejectedClickTellsClickerAndKeepsMessage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.decider.err = rejected(tt.reason)
-			resp := f.send(t, clickPayload(t, f, request(), activities.ActionApprove, tt.user))
+			resp := f.send(t, clickPayload(t, f, request(), slackapp.ActionApprove, tt.user))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
@@ -161,7 +160,7 @@ func TestRejectedClickTellsClickerAndKeepsMessage(t *testing.T) {
 func TestRejectionOfEscalationClickAnswersInThread(t *testing.T) {
 	f := newFixture(t)
 	f.decider.err = rejected("step approve-pause is not pending approval")
-	payload := clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF")
+	payload := clickPayload(t, f, request(), slackapp.ActionApprove, "U01ABCDEF")
 	payload["container"].(map[string]any)["thread_ts"] = "1700000000.000001"
 	f.send(t, payload)
 	eph := f.srv.Calls(slackfake.PostEphemeral)
@@ -173,7 +172,7 @@ func TestRejectionOfEscalationClickAnswersInThread(t *testing.T) {
 func TestDecideFailureTellsClicker(t *testing.T) {
 	f := newFixture(t)
 	f.decider.err = errors.New("incident inc-7f3a not found")
-	f.send(t, clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF"))
+	f.send(t, clickPayload(t, f, request(), slackapp.ActionApprove, "U01ABCDEF"))
 	eph := f.srv.Calls(slackfake.PostEphemeral)
 	if len(eph) != 1 || !strings.Contains(eph[0].Form.Get("text"), "not found") {
 		t.Fatalf("ephemerals = %+v, want one explaining the failure", eph)
@@ -182,7 +181,7 @@ func TestDecideFailureTellsClicker(t *testing.T) {
 
 func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 	f := newFixture(t)
-	resp := f.send(t, clickPayload(t, f, request(), activities.ActionDeny, "U01ABCDEF"))
+	resp := f.send(t, clickPayload(t, f, request(), slackapp.ActionDeny, "U01ABCDEF"))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -225,17 +224,17 @@ func TestDenyOpensReasonDialogThenDenies(t *testing.T) {
 	}
 	_, blocks := responseMessage(t, f.srv)
 	texts := blockTexts(blocks)
-	if got := texts[activities.BlockDecision]; got != ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive: load test" {
+	if got := texts[slackapp.BlockDecision]; got != ":no_entry: Denied by <@U01ABCDEF> at 14:02 UTC: false positive: load test" {
 		t.Errorf("decision = %q", got)
 	}
-	if _, ok := texts[activities.BlockActions]; ok {
+	if _, ok := texts[slackapp.BlockActions]; ok {
 		t.Errorf("buttons still there after denial")
 	}
 }
 
 func TestResponseURLOutsideSlackFallsBackToChatUpdate(t *testing.T) {
 	f := newFixture(t, func(c *slackapp.Config) { c.ResponseURLPrefixes = []string{"https://hooks.slack.com/"} })
-	f.send(t, clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF"))
+	f.send(t, clickPayload(t, f, request(), slackapp.ActionApprove, "U01ABCDEF"))
 	if n := len(f.srv.Calls(slackfake.ResponseURL)); n != 0 {
 		t.Fatalf("posted to a response_url outside the allowed prefixes")
 	}
@@ -247,9 +246,9 @@ func TestResponseURLOutsideSlackFallsBackToChatUpdate(t *testing.T) {
 
 func TestMalformedPayloadsAreRefused(t *testing.T) {
 	f := newFixture(t)
-	badValue := clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF")
+	badValue := clickPayload(t, f, request(), slackapp.ActionApprove, "U01ABCDEF")
 	badValue["actions"].([]map[string]any)[0]["value"] = "not json"
-	noUser := clickPayload(t, f, request(), activities.ActionApprove, "")
+	noUser := clickPayload(t, f, request(), slackapp.ActionApprove, "")
 	for name, body := range map[string][]byte{
 		"no payload field":    []byte("foo=bar"),
 		"payload not json":    []byte("payload=%7Bnope"),
@@ -283,7 +282,7 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 
 func TestOtherInteractionsAreAcknowledged(t *testing.T) {
 	f := newFixture(t)
-	other := clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF")
+	other := clickPayload(t, f, request(), slackapp.ActionApprove, "U01ABCDEF")
 	other["actions"].([]map[string]any)[0]["action_id"] = "someone_elses_button"
 	if resp := f.send(t, other); resp.StatusCode != http.StatusOK {
 		t.Errorf("status %d, want 200", resp.StatusCode)

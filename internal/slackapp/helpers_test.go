@@ -14,7 +14,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/testing/slackfake"
@@ -113,7 +112,7 @@ func request() contract.ApprovalRequest {
 // actionID on the message built from req (plus blocks earlier clicks added).
 func clickPayload(t *testing.T, f *fixture, req contract.ApprovalRequest, actionID, user string, extra ...slack.Block) map[string]any {
 	t.Helper()
-	blocks, text, err := activities.ApprovalRequestBlocks(req)
+	blocks, text, err := slackapp.ApprovalRequestBlocks(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func (s Secrets) LogValue() slog.Value {
 
 // Client returns a Slack Web API client with the bot token (and the app
 // token, for Socket Mode), or nil when there is no bot token: pass the
-// result to activities.NewNotifier, which treats nil as "not configured".
+// result to NewNotifier, which treats nil as "not configured".
 func (s Secrets) Client(opts ...slack.Option) *slack.Client {
 	if s.BotToken == "" {
 		return nil

@@ -14,7 +14,6 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -54,7 +53,7 @@ func TestSocketModeInteractionTakesTheSameDecidePath(t *testing.T) {
 	f := newFixture(t, func(c *slackapp.Config) { c.SigningSecret = "" })
 	f.srv.SetGroupMembers("S02AIRESP", "U0GROUPIE")
 	var acker fakeAcker
-	ic := interaction(t, clickPayload(t, f, request(), activities.ActionApprove, "U0GROUPIE"))
+	ic := interaction(t, clickPayload(t, f, request(), slackapp.ActionApprove, "U0GROUPIE"))
 	evt := socketmode.Event{Type: socketmode.EventTypeInteractive, Data: ic, Request: &socketmode.Request{Type: "interactive", EnvelopeID: "env-1"}}
 
 	if err := f.h.DispatchSocketEvent(context.Background(), &acker, evt); err != nil {
@@ -70,7 +69,7 @@ func TestSocketModeInteractionTakesTheSameDecidePath(t *testing.T) {
 		t.Fatalf("decide calls = %+v", calls)
 	}
 	_, blocks := responseMessage(t, f.srv)
-	if got := blockTexts(blocks)[activities.BlockDecision]; !strings.Contains(got, "Approved by <@U0GROUPIE>") {
+	if got := blockTexts(blocks)[slackapp.BlockDecision]; !strings.Contains(got, "Approved by <@U0GROUPIE>") {
 		t.Errorf("decision = %q", got)
 	}
 }
@@ -159,7 +158,7 @@ func fakeSocketModeSlack(t *testing.T, payload map[string]any) (apiURL string, a
 
 func TestRunSocketModeOverAWebSocket(t *testing.T) {
 	f := newFixture(t, func(c *slackapp.Config) { c.SigningSecret = "" })
-	apiURL, acked := fakeSocketModeSlack(t, clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF"))
+	apiURL, acked := fakeSocketModeSlack(t, clickPayload(t, f, request(), slackapp.ActionApprove, "U01ABCDEF"))
 	api := slackapp.Secrets{BotToken: "xoxb-test", AppToken: "xapp-1-test"}.Client(slack.OptionAPIURL(apiURL))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -186,7 +185,7 @@ func TestRunSocketModeOverAWebSocket(t *testing.T) {
 	if len(calls) != 1 || calls[0].D.Actor != "U01ABCDEF" || calls[0].Kind != contract.UpdateApprove {
 		t.Fatalf("decide calls = %+v", calls)
 	}
-	if _, blocks := responseMessage(t, f.srv); !strings.Contains(blockTexts(blocks)[activities.BlockDecision], "Approved by <@U01ABCDEF>") {
+	if _, blocks := responseMessage(t, f.srv); !strings.Contains(blockTexts(blocks)[slackapp.BlockDecision], "Approved by <@U01ABCDEF>") {
 		t.Errorf("message not replaced: %v", blockTexts(blocks))
 	}
 

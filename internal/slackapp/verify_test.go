@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/slackapp"
 )
 
@@ -27,7 +26,7 @@ func TestVerifyRequestMatchesSlackExample(t *testing.T) {
 
 func TestVerifyRequestRefusesForgeries(t *testing.T) {
 	f := newFixture(t)
-	body := formBody(t, clickPayload(t, f, request(), activities.ActionApprove, "U01ABCDEF"))
+	body := formBody(t, clickPayload(t, f, request(), slackapp.ActionApprove, "U01ABCDEF"))
 	goodTS, goodSig := slackapp.Sign(secret, now, body)
 	oldTS, oldSig := slackapp.Sign(secret, now.Add(-6*time.Minute), body)
 	freshTS, _ := slackapp.Sign(secret, now, body)

@@ -14,7 +14,7 @@ import (
 type Click struct {
 	// User is the clicker's Slack user id.
 	User string
-	// ActionID is the button's action_id (activities.ActionApprove / ActionDeny).
+	// ActionID is the button's action_id (slackapp.ActionApprove / ActionDeny).
 	ActionID string
 	// ResponseURL is where the handler answers (see Server.ResponseURL).
 	ResponseURL string
