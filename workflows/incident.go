@@ -385,7 +385,7 @@ func (s *incident) registerHandlers(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req contract.CancelRequest) error {
 			if s.Finished || s.Resolve != nil || s.Cancel != nil {
-				return invalid("incident %s is already %s", s.ID, s.State)
+				return s.alreadyClosing()
 			}
 			if req.Actor == "" {
 				return invalid("cancel needs an actor")
@@ -448,9 +448,22 @@ func (s *incident) resolveMode(req contract.ResolveRequest) string {
 	return s.rb.OnResolve
 }
 
+// alreadyClosing refuses a second resolve or cancel. It names the request
+// already under way: the state may not show it yet (it still says
+// contained until the main loop takes the request up).
+func (s *incident) alreadyClosing() error {
+	switch {
+	case s.Resolve != nil:
+		return invalid("incident %s is already being resolved (by %s)", s.ID, s.Resolve.Actor)
+	case s.Cancel != nil:
+		return invalid("incident %s is already being cancelled (by %s)", s.ID, s.Cancel.Actor)
+	}
+	return invalid("incident %s is already %s", s.ID, s.State)
+}
+
 func (s *incident) checkResolve(req contract.ResolveRequest) error {
 	if s.Finished || s.Resolve != nil || s.Cancel != nil {
-		return invalid("incident %s is already %s", s.ID, s.State)
+		return s.alreadyClosing()
 	}
 	if req.Actor == "" {
 		return invalid("resolve needs an actor")

@@ -24,9 +24,10 @@ import (
 
 // cli runs the quench command in-process with the given environment.
 type cli struct {
-	t    *testing.T
-	addr string
-	env  map[string]string
+	t         *testing.T
+	addr      string
+	namespace string
+	env       map[string]string
 }
 
 type cliResult struct {
@@ -39,10 +40,25 @@ func (c cli) run(args ...string) cliResult {
 	for k, v := range c.env {
 		c.t.Setenv(k, v)
 	}
-	var out, errOut bytes.Buffer
-	root := newRootCmd(&out, &errOut)
+	return c.runAsIs(args...)
+}
+
+// runAsIs runs the command with the environment as it is; unlike run it
+// is safe to call from several goroutines at once.
+func (c cli) runAsIs(args ...string) cliResult {
 	full := append([]string{"--address", c.addr}, args...)
-	root.SetArgs(full)
+	if c.namespace != "" {
+		full = append([]string{"--namespace", c.namespace}, full...)
+	}
+	return execute(newApp, full)
+}
+
+// execute builds the command tree on the app newApp makes and runs it as
+// main does: the error printed last on stderr, the exit code from exitCode.
+func execute(newApp func(out, errOut io.Writer) *app, args []string) cliResult {
+	var out, errOut bytes.Buffer
+	root := newRoot(newApp(&out, &errOut))
+	root.SetArgs(args)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err := root.ExecuteContext(ctx)
@@ -54,7 +70,7 @@ func (c cli) run(args ...string) cliResult {
 
 func (c cli) as(user string) cli {
 	env := map[string]string{"QUENCH_USER": user}
-	return cli{t: c.t, addr: c.addr, env: env}
+	return cli{t: c.t, addr: c.addr, namespace: c.namespace, env: env}
 }
 
 // startQuench runs an embedded server and a worker for the CLI to talk to.
@@ -77,7 +93,16 @@ func startQuench(t *testing.T) cli {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	reg, err := worker.BuildRegistry(ctx, worker.ActionOptions{Logger: quiet})
+	startWorker(t, c)
+	t.Setenv("QUENCH_RUNBOOKS", "")
+	return cli{t: t, addr: srv.FrontendAddress()}
+}
+
+// startWorker runs a quench worker (core actions, log-only notifier) on c.
+func startWorker(t *testing.T, c client.Client) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg, err := worker.BuildRegistry(t.Context(), worker.ActionOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +111,6 @@ func startQuench(t *testing.T) cli {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	t.Setenv("QUENCH_RUNBOOKS", "")
-	return cli{t: t, addr: srv.FrontendAddress()}
 }
 
 func decodeJSON(t *testing.T, s string, into any) {

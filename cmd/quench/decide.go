@@ -31,9 +31,11 @@ func newCmdDecide(a *app, kind string) *cobra.Command {
 You act as QUENCH_USER (else your OS user); it must be listed under
 cli_users of the step's approvers. The person who started the incident
 cannot approve it unless the runbook allows self-approval, and each person
-votes once. A refusal exits 4, says why, and is recorded in the timeline.`,
+votes once. A refusal exits 4, says why, and is recorded in the timeline.
+A closed incident exits 4 with when it closed and its final state; an
+unknown id exits 3.`,
 		Example: fmt.Sprintf("  QUENCH_USER=bob quench %s contain-demo-20261128-140200-1a2b\n  quench %s spike-1 --step approve-deny-invoke --reason 'confirmed with the model owner'", kind, kind),
-		Args:    exactArgs(1, "an incident id"),
+		Args:    incidentIDArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.id = args[0]
 			return a.runDecide(cmd.Context(), o)

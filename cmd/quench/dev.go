@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/quenchhq/quench/internal/alerts"
 	"github.com/quenchhq/quench/internal/devserver"
 	"github.com/quenchhq/quench/internal/httpapi"
 	"github.com/quenchhq/quench/worker"
@@ -147,12 +146,3 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 // storeProbeTimeout bounds the store probe before the ready line; on an
 // idle machine it takes milliseconds.
 const storeProbeTimeout = 30 * time.Second
-
-// startHTTP serves the HTTP endpoints until stop is called.
-func (a *app) startHTTP(ctx context.Context, listen string, routes *alerts.Routes) (stop func(), addr string, err error) {
-	handler, err := a.httpHandler(ctx, routes)
-	if err != nil {
-		return nil, "", err
-	}
-	return httpapi.Listen(ctx, listen, handler, httpapi.DefaultLimits, a.logger())
-}

@@ -21,6 +21,12 @@ func newCmdList(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List incidents, newest first",
+		Long: `List shows one row per incident, newest first, with its run id: an alert
+that fires again after its incident closed starts a new incident under the
+same id, and RUN tells the two apart (quench status ID --run RUN_ID). An
+incident that moved to a new run to keep its history small is still one
+row, showing its current run. -o json: [{id, run_id, runbook, severity,
+state, started}].`,
 		Example: `  quench list
   quench list --state open
   quench list --state contained -o json | jq -r '.[].id'`,
@@ -53,9 +59,9 @@ func (a *app) runList(ctx context.Context, o listOptions) error {
 		return writeJSON(a.out, rows)
 	}
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRUNBOOK\tSEVERITY\tSTATE\tSTARTED")
+	fmt.Fprintln(tw, "ID\tRUN\tRUNBOOK\tSEVERITY\tSTATE\tSTARTED")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Runbook, r.Severity, r.State, r.Started.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.RunID, r.Runbook, r.Severity, r.State, r.Started.Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

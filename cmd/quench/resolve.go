@@ -26,9 +26,13 @@ func newCmdResolve(a *app) *cobra.Command {
 --rollback every recorded change is undone, newest first, each undo in the
 timeline; with --keep the containment stays in place. Without either, the
 runbook's on_resolve decides. Resolve waits for the rollback and prints the
-final status.`,
+final status; if an undo failed (state failed) it exits 5.
+
+Only one resolve (or cancel) is taken: while one is under way, others exit
+4 saying the incident is already being resolved. A closed incident exits 4
+with when it closed and its final state; an unknown id exits 3.`,
 		Example: "  quench resolve contain-demo-20261128-140200-1a2b --rollback\n  quench resolve spike-1 --keep --reason 'keys rotated; keep the deny'",
-		Args:    exactArgs(1, "an incident id"),
+		Args:    incidentIDArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.id = args[0]
 			return a.runResolve(cmd.Context(), o)
@@ -57,17 +61,14 @@ func (a *app) runResolve(ctx context.Context, o resolveOptions) error {
 	if err := inc.Resolve(ctx, o.id, req); err != nil {
 		return err
 	}
-	st, err := inc.Status(ctx, o.id)
+	st, err := inc.StatusOfRun(ctx, o.id, "")
 	if err != nil {
 		return err
 	}
 	if err := a.printStatus(st, o.output); err != nil {
 		return err
 	}
-	if st.State == contract.StateFailed {
-		return fmt.Errorf("incident %s: %s", o.id, st.Error)
-	}
-	return nil
+	return endedBadly(st)
 }
 
 type cancelOptions struct {
@@ -82,9 +83,10 @@ func newCmdCancel(a *app) *cobra.Command {
 		Short: "Stop an incident now, leaving its changes in place",
 		Long: `Cancel stops the runbook (a running step is interrupted, a pending approval
 abandoned) and closes the incident without undoing anything. To undo
-changes, use resolve --rollback instead.`,
+changes, use resolve --rollback instead. Like resolve, it exits 4 when the
+incident is closed or already being resolved or cancelled.`,
 		Example: "  quench cancel contain-demo-20261128-140200-1a2b --reason 'drill over'",
-		Args:    exactArgs(1, "an incident id"),
+		Args:    incidentIDArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.id = args[0]
 			inc, err := a.incidents(cmd.Context())

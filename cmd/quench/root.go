@@ -1,38 +1,23 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/user"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/incidents"
-	"github.com/quenchhq/quench/runbooks"
-	"github.com/quenchhq/quench/worker"
 )
 
-// app holds what every command shares: output streams, Temporal settings
-// (defaults → environment → flags) and lazily built clients.
-type app struct {
-	out, errOut  io.Writer
-	cfg          worker.Config
-	runbookDirs  []string
-	logLevel     string
-	routesFile   string
-	temporal     client.Client
-	dialOverride func(ctx context.Context) (client.Client, error) // tests
-}
+// newRootCmd is the quench command as the binary runs it.
+func newRootCmd(out, errOut io.Writer) *cobra.Command { return newRoot(newApp(out, errOut)) }
 
-func newRootCmd(out, errOut io.Writer) *cobra.Command {
-	a := &app{out: out, errOut: errOut, cfg: worker.ConfigFromEnv()}
+// newRoot builds the command tree on a; tests pass an app whose seams
+// (app.incidents) are fakes.
+func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "quench",
 		Short: "Incident-response runbooks for generative-AI workloads on AWS",
@@ -49,8 +34,8 @@ Start here:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(out)
-	root.SetErr(errOut)
+	root.SetOut(a.out)
+	root.SetErr(a.errOut)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfg.TemporalAddress, "address", a.cfg.TemporalAddress, "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	pf.StringVar(&a.cfg.Namespace, "namespace", a.cfg.Namespace, "Temporal namespace (env TEMPORAL_NAMESPACE)")
@@ -66,54 +51,6 @@ Start here:
 		newCmdResolve(a), newCmdCancel(a),
 	)
 	return root
-}
-
-func (a *app) logger() *slog.Logger {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
-		lvl = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: lvl}))
-}
-
-// client dials Temporal once per command.
-func (a *app) client(ctx context.Context) (client.Client, error) {
-	if a.temporal != nil {
-		return a.temporal, nil
-	}
-	var err error
-	if a.dialOverride != nil {
-		a.temporal, err = a.dialOverride(ctx)
-	} else {
-		// The CLI's own SDK chatter would drown its output: warnings only.
-		quiet := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		a.temporal, err = worker.Dial(ctx, a.cfg, quiet)
-	}
-	return a.temporal, err
-}
-
-func (a *app) incidents(ctx context.Context) (*incidents.Client, error) {
-	c, err := a.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return incidents.New(c, a.cfg.TaskQueue).WithNamespace(a.cfg.Namespace), nil
-}
-
-// catalog is the registry of every action, used for validation. Building
-// it touches no network: AWS clients are made per call.
-func (a *app) catalog(ctx context.Context) (*activities.Registry, error) {
-	return worker.BuildRegistry(ctx, worker.ActionOptions{AWS: activities.NewAWSProvider(aws.Config{})})
-}
-
-// library loads the built-in runbooks plus --runbooks and QUENCH_RUNBOOKS dirs.
-func (a *app) library(ctx context.Context) (*runbooks.Library, error) {
-	cat, err := a.catalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	dirs := append(append([]string(nil), a.runbookDirs...), runbooks.DirsFromEnv()...)
-	return runbooks.NewLibrary(cat, dirs...)
 }
 
 // identity is who the CLI acts as for approvals: QUENCH_USER, else the OS user.
@@ -172,4 +109,25 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// incidentIDArg takes exactly one argument, an incident id, and checks it
+// (printable ASCII, no spaces, at most 200 characters) before the command
+// dials Temporal: a newline or non-ASCII byte must not reach a gRPC header.
+func incidentIDArg() cobra.PositionalArgs {
+	n := exactArgs(1, "an incident id")
+	return func(cmd *cobra.Command, args []string) error {
+		if err := n(cmd, args); err != nil {
+			return err
+		}
+		return checkID(incidents.ValidateID(args[0]))
+	}
+}
+
+// checkID turns an invalid id into a usage error (exit 2).
+func checkID(err error) error {
+	if err != nil {
+		return usagef(err.Error())
+	}
+	return nil
 }

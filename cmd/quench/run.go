@@ -34,7 +34,13 @@ func newCmdRun(a *app) *cobra.Command {
 		Long: `Run starts an incident that executes RUNBOOK. Params are checked against the
 runbook before anything starts. It prints the incident id; with --wait it
 follows progress (on stderr) until the incident is contained, waits for an
-approval, or ends, and prints its status.
+approval, or ends, and prints its status; if it ended failed or cancelled,
+run exits 5.
+
+--incident names the incident yourself: 1 to 200 printable ASCII
+characters, no spaces. An id is used once: if an incident with that id is
+still open, run exits 4 ("already open") and starts nothing; if one is
+closed, run exits 4 too ("closed") — choose a new id.
 
 Approvals from the CLI use QUENCH_USER (else the OS user) as identity; the
 person who starts a run cannot approve it unless the runbook allows it.`,
@@ -44,15 +50,20 @@ person who starts a run cannot approve it unless the runbook allows it.`,
 		Args: exactArgs(1, "a runbook name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.runbook = args[0]
+			if cmd.Flags().Changed("incident") {
+				if err := checkID(incidents.ValidateID(o.incident)); err != nil {
+					return err
+				}
+			}
 			return a.runRun(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.params, "param", "p", nil, "runbook parameter key=value (repeatable)")
-	f.StringVar(&o.incident, "incident", "", "incident id (default: RUNBOOK-YYYYMMDD-HHMMSS-xxxx)")
+	f.StringVar(&o.incident, "incident", "", "incident id, used once (default: RUNBOOK-YYYYMMDD-HHMMSS-xxxx)")
 	f.StringVar(&o.severity, "severity", "", "override the runbook's severity: low, medium, high, critical")
 	f.BoolVar(&o.dryRun, "dry-run", false, "actions read state and report what they would change; nothing is mutated")
-	f.BoolVar(&o.wait, "wait", false, "follow progress until contained, awaiting approval, or ended")
+	f.BoolVar(&o.wait, "wait", false, "follow progress until contained, awaiting approval, or ended (exit 5 if it ended failed or cancelled)")
 	f.DurationVar(&o.timeout, "wait-timeout", 10*time.Minute, "give up waiting after this long (the incident keeps running)")
 	o.add(cmd)
 	return cmd
@@ -119,19 +130,32 @@ func (a *app) runRun(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	return a.printStatus(st, o.output)
+	if err := a.printStatus(st, o.output); err != nil {
+		return err
+	}
+	return endedBadly(st)
+}
+
+// endedBadly is an *incidentEndedError (exit 5) for an incident that
+// failed or was cancelled, else nil.
+func endedBadly(st contract.Status) error {
+	switch st.State {
+	case contract.StateFailed, contract.StateCancelled:
+		return &incidentEndedError{id: st.ID, state: st.State, reason: st.Error}
+	}
+	return nil
 }
 
 // follow polls status, printing each step change to stderr, until the
 // incident needs a human, is contained, or ended.
-func (a *app) follow(ctx context.Context, inc *incidents.Client, id string, timeout time.Duration) (contract.Status, error) {
+func (a *app) follow(ctx context.Context, inc incidentsAPI, id string, timeout time.Duration) (contract.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	seen := map[string]string{}
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		st, err := inc.Status(ctx, id)
+		st, err := inc.StatusOfRun(ctx, id, "")
 		if err == nil {
 			for _, s := range st.Steps {
 				if seen[s.ID] != s.State && s.State != contract.StepPending {

@@ -1,15 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net/http"
-	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/quenchhq/quench/internal/alerts"
-	"github.com/quenchhq/quench/internal/httpapi"
 )
 
 type serveOptions struct {
@@ -50,55 +44,4 @@ for the whole request, 60 s for the answer, 120 s idle, 64 KiB of headers.`,
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&a.routesFile, "routes", "", "alert routing file (env QUENCH_ROUTES); see examples/routes.yaml")
 	return cmd
-}
-
-// routes loads and validates the alert routing file, if one is configured,
-// before anything starts: a bad file is reported with its line:col.
-func (a *app) routes(ctx context.Context) (*alerts.Routes, error) {
-	file := firstNonEmpty(a.routesFile, os.Getenv("QUENCH_ROUTES"))
-	if file == "" {
-		return nil, nil
-	}
-	lib, err := a.library(ctx)
-	if err != nil {
-		return nil, err
-	}
-	routes, err := alerts.LoadRoutes(file, lib)
-	if err != nil {
-		return nil, &rejectedError{msg: err.Error()}
-	}
-	return routes, nil
-}
-
-// httpHandler builds the HTTP endpoints and, with SLACK_APP_TOKEN set,
-// starts Socket Mode next to them (it stops with ctx).
-func (a *app) httpHandler(ctx context.Context, routes *alerts.Routes) (http.Handler, error) {
-	inc, err := a.incidents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	lib, err := a.library(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sl, err := loadSlack()
-	if err != nil {
-		return nil, err
-	}
-	opts := httpapi.Options{Incidents: inc, Namespace: a.cfg.Namespace, Library: lib, Routes: routes, Slack: sl.secrets, SlackClient: sl.secrets.Client(), Logger: a.logger()}
-	if routes == nil {
-		a.logger().Warn("no alert routes (--routes or QUENCH_ROUTES): alert endpoints answer 503")
-	}
-	ep, err := httpapi.New(opts)
-	if err != nil {
-		return nil, err
-	}
-	if sl.secrets.AppToken != "" {
-		go func() {
-			if err := ep.RunSocketMode(ctx, opts); err != nil {
-				a.logger().Error("slack socket mode stopped", "error", err)
-			}
-		}()
-	}
-	return ep, nil
 }

@@ -9,12 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
 type statusOptions struct {
 	output
-	id string
+	id, run string
 }
 
 func newCmdStatus(a *app) *cobra.Command {
@@ -26,14 +27,17 @@ func newCmdStatus(a *app) *cobra.Command {
 {id, runbook, state, steps: [{id, state, attempts, ...}], ...}. Incident states:
 running, awaiting_approval, contained, rolling_back, closed, failed, cancelled,
 rolled_back. Step states: pending, running, succeeded, failed, skipped,
-approved, denied, rolled_back.`,
-		Example: "  quench status contain-demo-20261128-140200-1a2b\n  quench status spike-1 -o json | jq -r .state",
-		Args:    exactArgs(1, "an incident id"),
+approved, denied, rolled_back.
+
+` + reuseHelp,
+		Example: "  quench status contain-demo-20261128-140200-1a2b\n  quench status spike-1 -o json | jq -r .state\n  quench status spike-1 --run 3f1c2a9e-8d0b-4a57-9a6e-2c1d0e5b7f44   # an earlier incident with this id",
+		Args:    incidentIDArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.id = args[0]
 			return a.runStatus(cmd.Context(), o)
 		},
 	}
+	addRunFlag(cmd, &o.run)
 	o.add(cmd)
 	return cmd
 }
@@ -43,11 +47,31 @@ func (a *app) runStatus(ctx context.Context, o statusOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := inc.Status(ctx, o.id)
+	st, err := inc.StatusOfRun(ctx, o.id, o.run)
 	if err != nil {
 		return err
 	}
 	return a.printStatus(st, o.output)
+}
+
+// reuseHelp explains, in status and timeline help, how incidents that
+// share an id are told apart.
+const reuseHelp = `An id names one incident at a time. An alert that fires again after its
+incident closed starts a new incident under the same id (the CLI never
+reuses an id: run refuses it). ID alone means the latest; quench list
+shows each incident with its run id, and --run RUN_ID reads an earlier
+one. Any run id an incident ever had works: one incident may move to a new
+run (continue-as-new) and is still one incident, one row in list.`
+
+// addRunFlag adds --run, checked like an incident id before any call.
+func addRunFlag(cmd *cobra.Command, run *string) {
+	cmd.Flags().StringVar(run, "run", "", "read the incident of ID with this run id (see quench list) instead of the latest")
+	cmd.PreRunE = chainPreRun(cmd.PreRunE, func(c *cobra.Command, _ []string) error {
+		if !c.Flags().Changed("run") {
+			return nil
+		}
+		return checkID(incidents.ValidateRunID(*run))
+	})
 }
 
 func (a *app) printStatus(st contract.Status, o output) error {

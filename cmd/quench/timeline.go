@@ -14,7 +14,7 @@ import (
 
 type timelineOptions struct {
 	output
-	id string
+	id, run string
 }
 
 func newCmdTimeline(a *app) *cobra.Command {
@@ -24,14 +24,17 @@ func newCmdTimeline(a *app) *cobra.Command {
 		Short: "Show an incident's audit timeline: every step, decision, refusal and undo",
 		Long: `Timeline prints every event of an incident in order. -o md writes a Markdown
 table for the post-incident review; -o json an array of
-{time, type, step, actor, detail}.`,
-		Example: "  quench timeline contain-demo-20261128-140200-1a2b\n  quench timeline spike-1 -o md > review.md",
-		Args:    exactArgs(1, "an incident id"),
+{time, type, step, actor, detail}.
+
+` + reuseHelp,
+		Example: "  quench timeline contain-demo-20261128-140200-1a2b\n  quench timeline spike-1 -o md > review.md\n  quench timeline spike-1 --run 3f1c2a9e-8d0b-4a57-9a6e-2c1d0e5b7f44   # an earlier incident with this id",
+		Args:    incidentIDArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.id = args[0]
 			return a.runTimeline(cmd.Context(), o)
 		},
 	}
+	addRunFlag(cmd, &o.run)
 	o.add(cmd, "text", "json", "md")
 	return cmd
 }
@@ -41,7 +44,7 @@ func (a *app) runTimeline(ctx context.Context, o timelineOptions) error {
 	if err != nil {
 		return err
 	}
-	ev, err := inc.Timeline(ctx, o.id)
+	ev, err := inc.TimelineOfRun(ctx, o.id, o.run)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/worker"
 )
 
@@ -43,39 +40,6 @@ SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_FILE). SIGTERM stops it gracefully.`,
 	}
 	cmd.Flags().StringVar(&o.recordsFile, "records-file", "", "where core.record keeps values (default: in memory)")
 	return cmd
-}
-
-// runtime is what a worker process runs with.
-type runtime struct {
-	registry *activities.Registry
-	notifier *activities.Notifier
-	records  *activities.RecordStore
-	dryRun   string // why AWS actions are forced to dry run, if they are
-}
-
-func (a *app) runtime(ctx context.Context, recordsFile string) (*runtime, error) {
-	records, err := activities.NewRecordStore(recordsFile)
-	if err != nil {
-		return nil, err
-	}
-	secrets, err := loadSlack()
-	if err != nil {
-		return nil, err
-	}
-	notifier := secrets.notifier(a.logger())
-	provider, err := activities.LoadAWSProvider(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	rt := &runtime{notifier: notifier, records: records}
-	if !provider.HasCredentials(ctx) {
-		rt.dryRun = "no AWS credentials"
-		a.logger().Warn("no AWS credentials found: every AWS action runs as a dry run (reads nothing it cannot, changes nothing)")
-	}
-	rt.registry, err = worker.BuildRegistry(ctx, worker.ActionOptions{
-		Records: records, Logger: a.logger(), AWS: provider, Notifier: notifier, ForceDryRunAWS: rt.dryRun,
-	})
-	return rt, err
 }
 
 func defaultRecordsFile(dataDir string) string { return filepath.Join(dataDir, "records.json") }

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -52,10 +54,75 @@ func (c *Client) WithNamespace(ns string) *Client {
 // Temporal returns the underlying Temporal client.
 func (c *Client) Temporal() client.Client { return c.c }
 
-// NotFoundError says no incident has that id.
-type NotFoundError struct{ ID string }
+// MaxIDLength bounds an incident id (and a run id given with --run).
+const MaxIDLength = 200
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("incident %s not found", e.ID) }
+// InvalidIDError says an id cannot name an incident: it is empty, longer
+// than MaxIDLength, or has a character other than printable ASCII without
+// spaces. Such an id never reaches Temporal (it travels in gRPC headers,
+// where a newline or non-ASCII byte fails with an unreadable error).
+type InvalidIDError struct {
+	What, ID, Problem string
+}
+
+func (e *InvalidIDError) Error() string {
+	return fmt.Sprintf("invalid %s %q: %s (use 1 to %d printable ASCII characters, no spaces)", e.What, e.ID, e.Problem, MaxIDLength)
+}
+
+// ValidateID checks an incident id before anything is sent to Temporal.
+func ValidateID(id string) error { return validateID("incident id", id) }
+
+// ValidateRunID checks a run id (status --run) the same way.
+func ValidateRunID(runID string) error { return validateID("run id", runID) }
+
+func validateID(what, id string) error {
+	switch {
+	case id == "":
+		return &InvalidIDError{What: what, ID: id, Problem: "it is empty"}
+	case len(id) > MaxIDLength:
+		return &InvalidIDError{What: what, ID: id[:20] + "…", Problem: fmt.Sprintf("it is %d bytes long", len(id))}
+	}
+	for i := 0; i < len(id); i++ {
+		if b := id[i]; b <= ' ' || b > '~' {
+			r, _ := utf8.DecodeRuneInString(id[i:])
+			return &InvalidIDError{What: what, ID: id, Problem: fmt.Sprintf("character %q at byte %d is not allowed", r, i)}
+		}
+	}
+	return nil
+}
+
+// NotFoundError says no incident ever had that id (or, with RunID, that
+// the incident has no such run).
+type NotFoundError struct{ ID, RunID string }
+
+func (e *NotFoundError) Error() string {
+	if e.RunID != "" {
+		return fmt.Sprintf("incident %s has no run %s", e.ID, e.RunID)
+	}
+	return fmt.Sprintf("incident %s not found", e.ID)
+}
+
+// ClosedError says the incident exists but is closed: it can be read
+// (status, timeline) but no longer approved, denied, resolved or cancelled.
+type ClosedError struct {
+	ID       string
+	RunID    string
+	ClosedAt time.Time
+	State    string // closed | rolled_back | failed | cancelled
+	// Hint, when set, says what to do instead.
+	Hint string
+}
+
+func (e *ClosedError) Error() string {
+	msg := fmt.Sprintf("incident %s is closed (closed at %s, state %s)", e.ID, e.ClosedAt.UTC().Format(time.RFC3339), e.State)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
+}
+
+// RejectionReason lets the Slack handler tell the clicker why nothing happened.
+func (e *ClosedError) RejectionReason() string { return e.Error() }
 
 // RejectedError says the workflow refused an approve/deny/resolve request;
 // Reason is the validator's words (not an approver, already voted, ...).
@@ -67,11 +134,14 @@ func (e *RejectedError) Error() string { return "rejected: " + e.Reason }
 // handler's interface) read the reason.
 func (e *RejectedError) RejectionReason() string { return e.Reason }
 
-// AlreadyExistsError says an incident with that id is already running.
-type AlreadyExistsError struct{ ID string }
+// AlreadyOpenError says an incident with that id is still open.
+type AlreadyOpenError struct {
+	ID      string
+	Started time.Time
+}
 
-func (e *AlreadyExistsError) Error() string {
-	return fmt.Sprintf("incident %s is already running (use another --incident id, or resolve it first)", e.ID)
+func (e *AlreadyOpenError) Error() string {
+	return fmt.Sprintf("incident %s is already open (started %s); use a new id or resolve it", e.ID, e.Started.UTC().Format(time.RFC3339))
 }
 
 func (c *Client) startOptions(id string) client.StartWorkflowOptions {
@@ -82,20 +152,43 @@ func (c *Client) startOptions(id string) client.StartWorkflowOptions {
 	}
 }
 
-// Start starts an incident. An incident with the same id that is still
-// open is an *AlreadyExistsError.
+// Start starts an incident. An id is used once: an incident with the same
+// id that is still open is an *AlreadyOpenError, one that is closed a
+// *ClosedError. (Alert-started incidents may reuse the id of a closed one,
+// see FoldAlert; the runs are told apart by run id.)
 func (c *Client) Start(ctx context.Context, in contract.IncidentInput) (runID string, err error) {
+	if err := ValidateID(in.ID); err != nil {
+		return "", err
+	}
 	opts := c.startOptions(in.ID)
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	// Without this the SDK hands back the running incident as if it had
+	// just started, and the new params are silently ignored.
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
 	run, err := c.c.ExecuteWorkflow(ctx, opts, contract.IncidentWorkflow, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
-			return "", &AlreadyExistsError{ID: in.ID}
+			return "", c.explainExisting(ctx, in.ID, err)
 		}
 		return "", fmt.Errorf("start incident %s: %w", in.ID, err)
 	}
 	return run.GetRunID(), nil
+}
+
+// explainExisting says why id cannot be started again: it is open, or closed.
+func (c *Client) explainExisting(ctx context.Context, id string, cause error) error {
+	info, err := c.describe(ctx, id, "")
+	if err != nil {
+		return fmt.Errorf("start incident %s: %w (and reading it failed: %v)", id, cause, err)
+	}
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return &AlreadyOpenError{ID: id, Started: info.GetStartTime().AsTime()}
+	}
+	closed := closedError(id, info)
+	closed.Hint = "an incident id is used once: start with a new id"
+	return closed
 }
 
 // FoldAlert starts the incident with the alert, or folds the alert into the
@@ -166,26 +259,64 @@ func (c *Client) Cancel(ctx context.Context, id string, req contract.CancelReque
 }
 
 func (c *Client) update(ctx context.Context, id, name string, arg, result any) error {
-	h, err := c.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	opts := client.UpdateWorkflowOptions{
+		UpdateID:     uuid.NewString(),
 		WorkflowID:   id,
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, result)
 	}
-	return c.classify(id, name, err)
+	for attempt := 1; ; attempt++ {
+		h, err := c.c.UpdateWorkflow(ctx, opts)
+		if err == nil {
+			err = h.Get(ctx, result)
+		}
+		// WorkflowNotReady: the workflow task that carried the update failed
+		// (say, it tried to close the incident while an activity result
+		// arrived), and Temporal dropped the update without applying it. It
+		// asks callers to retry; the same UpdateID makes a retry of an update
+		// that did get through a no-op.
+		var notReady *serviceerror.WorkflowNotReady
+		if !errors.As(err, &notReady) || attempt == updateAttempts {
+			return c.classify(ctx, id, "", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return c.classify(ctx, id, "", name, err)
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
 }
 
-// classify turns Temporal errors into the errors callers act on.
-func (c *Client) classify(id, op string, err error) error {
+// updateAttempts bounds retries of an update Temporal dropped (WorkflowNotReady).
+const updateAttempts = 5
+
+// classify turns Temporal errors into the errors callers act on. Temporal
+// answers NotFound both for an id it never saw and for an update sent to a
+// closed run, so a NotFound is looked up before it is believed.
+func (c *Client) classify(ctx context.Context, id, runID, op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return &NotFoundError{ID: id}
+		info, derr := c.describe(ctx, id, runID)
+		var dnf *serviceerror.NotFound
+		switch {
+		case errors.As(derr, &dnf):
+			return &NotFoundError{ID: id, RunID: runID}
+		case derr != nil:
+			return fmt.Errorf("%s incident %s: %w", op, id, err)
+		case info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+			return closedError(id, info)
+		default:
+			// It closed, or moved to a new run, between the call and the
+			// look-up: either way nothing was done.
+			return &RejectedError{Reason: fmt.Sprintf("incident %s was finishing or moving to a new run and did nothing; check its status and try again", id)}
+		}
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -197,22 +328,65 @@ func (c *Client) classify(id, op string, err error) error {
 	return fmt.Errorf("%s incident %s: %w", op, id, err)
 }
 
+func (c *Client) describe(ctx context.Context, id, runID string) (*workflowpb.WorkflowExecutionInfo, error) {
+	d, err := c.c.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return nil, err
+	}
+	return d.GetWorkflowExecutionInfo(), nil
+}
+
+func closedError(id string, info *workflowpb.WorkflowExecutionInfo) *ClosedError {
+	return &ClosedError{
+		ID:       id,
+		RunID:    info.GetExecution().GetRunId(),
+		ClosedAt: info.GetCloseTime().AsTime(),
+		State:    stateOf(info),
+	}
+}
+
 // Status queries an incident's current status; it works for closed incidents too.
 func (c *Client) Status(ctx context.Context, id string) (contract.Status, error) {
+	return c.StatusOfRun(ctx, id, "")
+}
+
+// StatusOfRun queries the status of one incident of id, named by any of
+// its run ids; runID "" is the latest. An id that an alert reused after its
+// incident closed names several incidents: `quench list` shows each with
+// its run id.
+func (c *Client) StatusOfRun(ctx context.Context, id, runID string) (contract.Status, error) {
 	var st contract.Status
-	return st, c.query(ctx, id, contract.QueryStatus, &st)
+	return st, c.query(ctx, id, runID, contract.QueryStatus, &st)
 }
 
 // Timeline queries an incident's ordered events.
 func (c *Client) Timeline(ctx context.Context, id string) ([]contract.Event, error) {
-	var ev []contract.Event
-	return ev, c.query(ctx, id, contract.QueryTimeline, &ev)
+	return c.TimelineOfRun(ctx, id, "")
 }
 
-func (c *Client) query(ctx context.Context, id, name string, into any) error {
-	v, err := c.c.QueryWorkflow(ctx, id, "", name)
+// TimelineOfRun queries the events of one incident of id, named by any of
+// its run ids (see StatusOfRun).
+func (c *Client) TimelineOfRun(ctx context.Context, id, runID string) ([]contract.Event, error) {
+	var ev []contract.Event
+	return ev, c.query(ctx, id, runID, contract.QueryTimeline, &ev)
+}
+
+func (c *Client) query(ctx context.Context, id, runID, name string, into any) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	if runID != "" {
+		if err := ValidateRunID(runID); err != nil {
+			return err
+		}
+		var err error
+		if runID, err = c.currentRun(ctx, id, runID); err != nil {
+			return err
+		}
+	}
+	v, err := c.c.QueryWorkflow(ctx, id, runID, name)
 	if err != nil {
-		return c.classify(id, "query "+name+" of", err)
+		return c.classify(ctx, id, runID, "query "+name+" of", err)
 	}
 	if err := v.Get(into); err != nil {
 		return fmt.Errorf("decode %s of incident %s: %w", name, id, err)
@@ -220,9 +394,41 @@ func (c *Client) query(ctx context.Context, id, name string, into any) error {
 	return nil
 }
 
+// maxRunChain bounds how many continue-as-new hops currentRun follows.
+const maxRunChain = 10000
+
+// currentRun follows an incident from runID through the runs it continued
+// as new into (one incident, several runs) to the run that holds its state
+// now, so any run id `quench list` ever showed for it keeps working.
+func (c *Client) currentRun(ctx context.Context, id, runID string) (string, error) {
+	for range maxRunChain {
+		info, err := c.describe(ctx, id, runID)
+		if err != nil {
+			return "", c.classify(ctx, id, runID, "read run of", err)
+		}
+		if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+			return runID, nil
+		}
+		ev, err := c.c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT).Next()
+		if err != nil {
+			return "", fmt.Errorf("follow incident %s from run %s: %w", id, runID, err)
+		}
+		next := ev.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
+		if next == "" {
+			return "", fmt.Errorf("follow incident %s from run %s: its close event names no next run", id, runID)
+		}
+		runID = next
+	}
+	return "", fmt.Errorf("follow incident %s: more than %d runs", id, maxRunChain)
+}
+
 // Summary is one row of `quench list`.
 type Summary struct {
-	ID       string    `json:"id"`
+	ID string `json:"id"`
+	// RunID is the incident's current run. It tells apart incidents that
+	// share an id (an alert that fires again after its incident closed);
+	// `status --run` and `timeline --run` take it.
+	RunID    string    `json:"run_id"`
 	Runbook  string    `json:"runbook"`
 	Severity string    `json:"severity"`
 	State    string    `json:"state"`
@@ -238,8 +444,10 @@ const (
 )
 
 // List lists incidents, newest first. filter is "", open, contained or closed.
+// An incident is one row however often it continued as new: runs that
+// handed their state on are left out.
 func (c *Client) List(ctx context.Context, filter string) ([]Summary, error) {
-	query := fmt.Sprintf("WorkflowType = '%s'", contract.IncidentWorkflow)
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew'", contract.IncidentWorkflow)
 	switch filter {
 	case FilterAll:
 	case FilterOpen:
@@ -261,16 +469,18 @@ func (c *Client) List(ctx context.Context, filter string) ([]Summary, error) {
 			return nil, fmt.Errorf("list incidents: %w", err)
 		}
 		for _, e := range resp.GetExecutions() {
-			s := Summary{ID: e.GetExecution().GetWorkflowId(), Started: e.GetStartTime().AsTime().UTC()}
-			fields := e.GetSearchAttributes().GetIndexedFields()
-			s.Runbook = keyword(fields[contract.SearchAttrRunbook])
-			s.Severity = keyword(fields[contract.SearchAttrSeverity])
-			s.State = keyword(fields[contract.SearchAttrState])
-			if e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && !closedState(s.State) {
-				// The workflow ended without recording a final state (terminated, timed out).
-				s.State = closedStatusState(e.GetStatus())
+			if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+				continue // a visibility store that ignored the filter
 			}
-			out = append(out, s)
+			fields := e.GetSearchAttributes().GetIndexedFields()
+			out = append(out, Summary{
+				ID:       e.GetExecution().GetWorkflowId(),
+				RunID:    e.GetExecution().GetRunId(),
+				Runbook:  keyword(fields[contract.SearchAttrRunbook]),
+				Severity: keyword(fields[contract.SearchAttrSeverity]),
+				State:    stateOf(e),
+				Started:  e.GetStartTime().AsTime().UTC(),
+			})
 		}
 		token = resp.GetNextPageToken()
 		if len(token) == 0 {
@@ -290,6 +500,17 @@ func keyword(p *commonpb.Payload) string {
 		return ""
 	}
 	return s
+}
+
+// stateOf is an incident run's state: what the workflow recorded, or, for
+// a run that ended without recording a final state (terminated, timed
+// out), what its execution status says.
+func stateOf(e *workflowpb.WorkflowExecutionInfo) string {
+	st := keyword(e.GetSearchAttributes().GetIndexedFields()[contract.SearchAttrState])
+	if e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && !closedState(st) {
+		return closedStatusState(e.GetStatus())
+	}
+	return st
 }
 
 func closedState(s string) bool {

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.temporal.io/sdk/client"
+
+	"github.com/quenchhq/quench/activities"
+	"github.com/quenchhq/quench/internal/alerts"
+	"github.com/quenchhq/quench/internal/httpapi"
+	"github.com/quenchhq/quench/internal/incidents"
+	"github.com/quenchhq/quench/internal/slackapp"
+	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/worker"
+	"github.com/quenchhq/quench/workflows/contract"
+)
+
+// app is the composition root: the one place that turns configuration
+// into clients and clients into a worker or HTTP endpoints. Commands ask
+// it for what they need and build nothing themselves.
+//
+//	config: defaults → environment → flags (worker.Config, --runbooks, --routes)
+//	   ├─ client()        Temporal client, dialled once per command
+//	   │    └─ incidents  incidentsAPI for CLI commands (the test seam)
+//	   ├─ library()       built-in runbooks + --runbooks, checked against catalog()
+//	   ├─ runtime()       records, Slack, AWS → action registry   (worker, dev)
+//	   └─ startHTTP()     routes + incidents + Slack → httpapi      (serve, dev)
+type app struct {
+	out, errOut io.Writer
+	cfg         worker.Config
+	runbookDirs []string
+	logLevel    string
+	routesFile  string
+
+	// incidents gives CLI commands their incidents client. It dials
+	// Temporal on first use; tests replace it with a fake to run a
+	// command's parsing and printing without a server.
+	incidents func(ctx context.Context) (incidentsAPI, error)
+
+	conn client.Client // dialled once, see client
+}
+
+// incidentsAPI is what CLI commands ask of incidents: *incidents.Client in
+// the binary, a fake in tests.
+type incidentsAPI interface {
+	Start(ctx context.Context, in contract.IncidentInput) (runID string, err error)
+	Decide(ctx context.Context, id, kind string, d contract.Decision) (contract.DecisionResult, error)
+	Resolve(ctx context.Context, id string, req contract.ResolveRequest) error
+	Cancel(ctx context.Context, id string, req contract.CancelRequest) error
+	StatusOfRun(ctx context.Context, id, runID string) (contract.Status, error)
+	TimelineOfRun(ctx context.Context, id, runID string) ([]contract.Event, error)
+	List(ctx context.Context, filter string) ([]incidents.Summary, error)
+}
+
+var _ incidentsAPI = (*incidents.Client)(nil)
+
+func newApp(out, errOut io.Writer) *app {
+	a := &app{out: out, errOut: errOut, cfg: worker.ConfigFromEnv()}
+	a.incidents = func(ctx context.Context) (incidentsAPI, error) { return a.incidentsClient(ctx) }
+	return a
+}
+
+func (a *app) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: lvl}))
+}
+
+// client dials Temporal once per command.
+func (a *app) client(ctx context.Context) (client.Client, error) {
+	if a.conn != nil {
+		return a.conn, nil
+	}
+	// The CLI's own SDK chatter would drown its output: warnings only.
+	quiet := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := worker.Dial(ctx, a.cfg, quiet)
+	if err != nil {
+		return nil, err
+	}
+	a.conn = c
+	return c, nil
+}
+
+// incidentsClient is the real incidents client, for commands and for the
+// HTTP endpoints (which need the concrete type).
+func (a *app) incidentsClient(ctx context.Context) (*incidents.Client, error) {
+	c, err := a.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return incidents.New(c, a.cfg.TaskQueue).WithNamespace(a.cfg.Namespace), nil
+}
+
+// catalog is the registry of every action, used for validation. Building
+// it touches no network: AWS clients are made per call.
+func (a *app) catalog(ctx context.Context) (*activities.Registry, error) {
+	return worker.BuildRegistry(ctx, worker.ActionOptions{AWS: activities.NewAWSProvider(aws.Config{})})
+}
+
+// library loads the built-in runbooks plus --runbooks and QUENCH_RUNBOOKS dirs.
+func (a *app) library(ctx context.Context) (*runbooks.Library, error) {
+	cat, err := a.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dirs := append(append([]string(nil), a.runbookDirs...), runbooks.DirsFromEnv()...)
+	return runbooks.NewLibrary(cat, dirs...)
+}
+
+// runtime is what a worker process runs with.
+type runtime struct {
+	registry *activities.Registry
+	notifier *activities.Notifier
+	records  *activities.RecordStore
+	dryRun   string // why AWS actions are forced to dry run, if they are
+}
+
+// runtime builds the worker's side: the record store, Slack, AWS and the
+// action registry over them.
+func (a *app) runtime(ctx context.Context, recordsFile string) (*runtime, error) {
+	records, err := activities.NewRecordStore(recordsFile)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := loadSlack()
+	if err != nil {
+		return nil, err
+	}
+	notifier := sl.notifier(a.logger())
+	provider, err := activities.LoadAWSProvider(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	rt := &runtime{notifier: notifier, records: records}
+	if !provider.HasCredentials(ctx) {
+		rt.dryRun = "no AWS credentials"
+		a.logger().Warn("no AWS credentials found: every AWS action runs as a dry run (reads nothing it cannot, changes nothing)")
+	}
+	rt.registry, err = worker.BuildRegistry(ctx, worker.ActionOptions{
+		Records: records, Logger: a.logger(), AWS: provider, Notifier: notifier, ForceDryRunAWS: rt.dryRun,
+	})
+	return rt, err
+}
+
+// slackSetup is the Slack configuration from the environment: secrets
+// (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, or their _FILE
+// variants) and the default channel (QUENCH_SLACK_CHANNEL).
+type slackSetup struct {
+	secrets slackapp.Secrets
+	channel string
+}
+
+func loadSlack() (slackSetup, error) {
+	s, err := slackapp.LoadSecrets()
+	if err != nil {
+		return slackSetup{}, err
+	}
+	return slackSetup{secrets: s, channel: os.Getenv("QUENCH_SLACK_CHANNEL")}, nil
+}
+
+func (s slackSetup) notifier(logger *slog.Logger) *activities.Notifier {
+	if c := s.secrets.Client(); c != nil {
+		return activities.NewNotifier(c, s.channel, logger)
+	}
+	logger.Info("SLACK_BOT_TOKEN not set: approval requests and updates are logged, approve from the CLI")
+	return activities.NewNotifier(nil, s.channel, logger)
+}
+
+// routes loads and validates the alert routing file, if one is configured,
+// before anything starts: a bad file is reported with its line:col.
+func (a *app) routes(ctx context.Context) (*alerts.Routes, error) {
+	file := firstNonEmpty(a.routesFile, os.Getenv("QUENCH_ROUTES"))
+	if file == "" {
+		return nil, nil
+	}
+	lib, err := a.library(ctx)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := alerts.LoadRoutes(file, lib)
+	if err != nil {
+		return nil, &rejectedError{msg: err.Error()}
+	}
+	return routes, nil
+}
+
+// httpHandler builds the HTTP endpoints and, with SLACK_APP_TOKEN set,
+// starts Socket Mode next to them (it stops with ctx).
+func (a *app) httpHandler(ctx context.Context, routes *alerts.Routes) (http.Handler, error) {
+	inc, err := a.incidentsClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := a.library(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := loadSlack()
+	if err != nil {
+		return nil, err
+	}
+	opts := httpapi.Options{Incidents: inc, Namespace: a.cfg.Namespace, Library: lib, Routes: routes, Slack: sl.secrets, SlackClient: sl.secrets.Client(), Logger: a.logger()}
+	if routes == nil {
+		a.logger().Warn("no alert routes (--routes or QUENCH_ROUTES): alert endpoints answer 503")
+	}
+	ep, err := httpapi.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if sl.secrets.AppToken != "" {
+		go func() {
+			if err := ep.RunSocketMode(ctx, opts); err != nil {
+				a.logger().Error("slack socket mode stopped", "error", err)
+			}
+		}()
+	}
+	return ep, nil
+}
+
+// validateRoutes checks a routing file against the runbook library.
+func validateRoutes(ctx context.Context, a *app, file string, data []byte) error {
+	lib, err := a.library(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = alerts.ParseRoutes(file, data, lib)
+	return err
+}
+
+// startHTTP serves the HTTP endpoints until stop is called.
+func (a *app) startHTTP(ctx context.Context, listen string, routes *alerts.Routes) (stop func(), addr string, err error) {
+	handler, err := a.httpHandler(ctx, routes)
+	if err != nil {
+		return nil, "", err
+	}
+	return httpapi.Listen(ctx, listen, handler, httpapi.DefaultLimits, a.logger())
+}
