@@ -48,7 +48,7 @@ Start here:
 		newCmdRunbooks(a), newCmdValidate(a), newCmdActions(a),
 		newCmdRun(a), newCmdStatus(a), newCmdList(a), newCmdTimeline(a),
 		newCmdDecide(a, "approve"), newCmdDecide(a, "deny"),
-		newCmdResolve(a), newCmdCancel(a),
+		newCmdResolve(a), newCmdCancel(a), newCmdBench(a),
 	)
 	return root
 }

@@ -1,0 +1,140 @@
+package bench_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quenchhq/quench/internal/bench"
+)
+
+// buildQuench builds the quench binary the harness runs as a subprocess.
+func buildQuench(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "quench")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/quenchhq/quench/cmd/quench")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/quench: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestShortRun runs every scenario of the harness with tiny sizes — the
+// same code paths as the recorded run — and checks what a benchmark must
+// get right whatever the machine: every alert answered, every
+// acknowledged alert counted by its incident, one incident per dedup key,
+// every incident contained. It never checks a duration. With
+// QUENCH_BENCH_TEMPORAL set to the temporal CLI, the peer runs too.
+//
+//	go test ./internal/bench/
+func TestShortRun(t *testing.T) {
+	cfg := bench.Short()
+	cfg.Quench = buildQuench(t)
+	cfg.Temporal = os.Getenv("QUENCH_BENCH_TEMPORAL")
+	cfg.Work = t.TempDir()
+	cfg.Log = testWriter{t}
+	res, err := bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range res.Errors {
+		t.Error(err)
+	}
+	if res.Latency != nil {
+		if got := len(res.Latency.Samples); got != cfg.Latency {
+			t.Errorf("latency: %d samples, want %d", got, cfg.Latency)
+		}
+		for _, d := range res.Latency.Samples {
+			if d <= 0 {
+				t.Errorf("latency: sample %s: the first step finished before its alert arrived", d)
+			}
+		}
+	}
+	for _, b := range []*bench.BurstResult{res.Burst, res.PeerBurst} {
+		if b == nil {
+			continue
+		}
+		if b.Failed != 0 || b.Incidents != cfg.Burst || b.Contained != cfg.Burst {
+			t.Errorf("burst on %s: %d alerts failed, %d incidents, %d contained; want 0, %d, %d", b.Target, b.Failed, b.Incidents, b.Contained, cfg.Burst, cfg.Burst)
+		}
+	}
+	for _, s := range []*bench.StormResult{res.Storm, res.PeerStorm} {
+		if s == nil {
+			continue
+		}
+		if s.Accepted == 0 {
+			t.Errorf("storm on %s: no alert acknowledged", s.Target)
+		}
+		if s.Lost != 0 || s.Folded != s.Accepted {
+			t.Errorf("storm on %s: %d acknowledged, %d folded into incidents (%d lost)", s.Target, s.Accepted, s.Folded, s.Lost)
+		}
+		if s.Incidents != cfg.StormKeys || s.Running != int64(cfg.StormKeys) {
+			t.Errorf("storm on %s: %d incidents in the answers, %d running; want %d", s.Target, s.Incidents, s.Running, cfg.StormKeys)
+		}
+		if s.Failed != 0 {
+			t.Errorf("storm on %s: %d answers were errors", s.Target, s.Failed)
+		}
+	}
+	if m := res.RSS; m != nil && (m.Idle <= 0 || m.Loaded <= 0) {
+		t.Errorf("rss: idle %d, loaded %d bytes", m.Idle, m.Loaded)
+	}
+	if s := res.Startup; s != nil && (len(s.Fresh) != cfg.Starts || len(s.Warm) != cfg.Starts) {
+		t.Errorf("startup: %d fresh and %d warm starts, want %d each", len(s.Fresh), len(s.Warm), cfg.Starts)
+	}
+	if o := res.Overhead; o != nil && (len(o.Runbook) != cfg.OverheadRuns || len(o.Handwritten) != cfg.OverheadRuns) {
+		t.Errorf("overhead: %d runbook and %d hand-written runs, want %d each", len(o.Runbook), len(o.Handwritten), cfg.OverheadRuns)
+	}
+	if c := res.Crash; c != nil && len(c.Done) != cfg.Crashes {
+		t.Errorf("crash: %d crashes measured, want %d", len(c.Done), cfg.Crashes)
+	}
+	if res.Latency == nil || res.Burst == nil || res.Storm == nil || res.RSS == nil || res.Startup == nil || res.Overhead == nil || res.Crash == nil {
+		t.Errorf("a scenario left no result: %+v", res)
+	}
+	if cfg.Temporal == "" {
+		t.Log(res.PeerNote)
+	}
+	var table strings.Builder
+	if err := res.WriteTable(&table); err != nil {
+		t.Error(err)
+	}
+	t.Log("\n" + table.String())
+}
+
+// TestRowsCoverTheIssue checks the report has a row for every figure of
+// the issue's table and the two added ones, each with its commands.
+func TestRowsCoverTheIssue(t *testing.T) {
+	ms := time.Millisecond
+	r := &bench.Results{
+		Latency:   &bench.LatencyResult{Alerts: 1, P50: ms, P99: ms},
+		Burst:     &bench.BurstResult{Alerts: 1, Wall: ms},
+		PeerBurst: &bench.BurstResult{Alerts: 1, Wall: 4 * ms},
+		Storm:     &bench.StormResult{Keys: 1},
+		RSS:       &bench.RSSResult{},
+		Startup:   &bench.StartupResult{},
+		Overhead:  &bench.OverheadResult{},
+		Crash:     &bench.CrashResult{},
+	}
+	rows := r.Rows()
+	if len(rows) != len(bench.Scenarios) {
+		t.Fatalf("%d rows for %d scenarios", len(rows), len(bench.Scenarios))
+	}
+	for _, row := range rows {
+		if row.Figure == "" || row.Quench == "" || row.Target == "" || row.Rerun == "" {
+			t.Errorf("row %+v is missing a field", row)
+		}
+	}
+	if got := rows[1].Peer; got == "—" {
+		t.Errorf("burst row has no peer figure: %q", got)
+	}
+}
+
+// testWriter sends the harness's progress to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
