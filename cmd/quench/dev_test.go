@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/quenchhq/quench/internal/devserver"
 )
@@ -76,5 +81,79 @@ func TestDevSyncFlag(t *testing.T) {
 	res := runQuench(t, "dev", "--data-dir", t.TempDir(), "--sync", "off")
 	if res.code != 2 || !strings.Contains(res.stderr, `--sync "off"`) {
 		t.Fatalf("--sync off: exit %d, stderr %q; want a usage error (2)", res.code, res.stderr)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// After a refusal, --reset moves the damaged store aside and dev comes up
+// ready: the ready line is printed only once the store probe passed, and
+// /readyz agrees.
+func TestDevResetStartsReadyAfterRefusal(t *testing.T) {
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	dir := t.TempDir()
+	damaged := strings.Repeat("garbage ", 4096)
+	if err := os.WriteFile(filepath.Join(dir, devserver.DBFileName), []byte(damaged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := runQuench(t, "dev", "--data-dir", dir, "--temporal-port", "0", "--listen", ""); res.code != 1 {
+		t.Fatalf("dev over a damaged store: exit %d, want 1", res.code)
+	}
+
+	var out, errOut syncBuffer
+	root := newRoot(newApp(&out, &errOut))
+	root.SetArgs([]string{"dev", "--reset", "--data-dir", dir, "--temporal-port", "0", "--listen", "127.0.0.1:0", "--log-level", "error"})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	began := time.Now()
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var line string
+	for deadline := time.Now().Add(120 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("dev --reset ended before ready: %v\n%s", err, errOut.String())
+		default:
+		}
+		if s := out.String(); strings.Contains(s, "quench dev ready") {
+			line = s
+		}
+	}
+	if line == "" {
+		cancel()
+		t.Fatalf("no ready line from dev --reset:\n%s", errOut.String())
+	}
+	t.Logf("dev --reset ready in %s: %s", time.Since(began), strings.TrimSpace(line))
+	if !strings.Contains(errOut.String(), "--reset moved the old data to "+filepath.Join(dir, "reset-")) {
+		t.Errorf("stderr does not say where the old data went:\n%s", errOut.String())
+	}
+	_, rest, _ := strings.Cut(line, "http http://")
+	addr, _, _ := strings.Cut(rest, ",")
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("readyz after the ready line: %d, want 200", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("dev stopped with %v", err)
 	}
 }

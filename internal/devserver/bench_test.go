@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,18 +42,30 @@ func fillStore(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	payload := strings.Repeat("x", 2<<10)
-	for i := range n {
-		id := fmt.Sprintf("incident-%d", i)
-		if _, err := c.ExecuteWorkflow(b.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, waitForFinish, time.Hour); err != nil {
-			b.Fatal(err)
-		}
-		for range 10 {
-			if err := c.SignalWorkflow(b.Context(), id, "", "alert", payload); err != nil {
-				b.Fatal(err)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				id := fmt.Sprintf("incident-%d", i)
+				if _, err := c.ExecuteWorkflow(b.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, waitForFinish, time.Hour); err != nil {
+					b.Error(err)
+					return
+				}
+				for range 10 {
+					if err := c.SignalWorkflow(b.Context(), id, "", "alert", payload); err != nil {
+						b.Error(err)
+						return
+					}
+				}
 			}
-		}
+		})
 	}
+	wg.Wait()
 	c.Close()
+	if b.Failed() {
+		b.FailNow()
+	}
 	if err := s.Stop(); err != nil {
 		b.Fatal(err)
 	}
