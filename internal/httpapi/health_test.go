@@ -58,11 +58,20 @@ func TestReadyzProbesTheStore(t *testing.T) {
 	t.Cleanup(c.Close)
 
 	h := health(httpapi.TemporalReady(c.WorkflowService(), srv.Namespace()))
-	began := time.Now()
-	if code, body := get(t, h, "/readyz"); code != http.StatusOK {
-		t.Fatalf("readyz = %d %v, want 200", code, body)
+	// Right after a start on a loaded machine the first probe may exceed
+	// /readyz's own timeout; a checker asks again, and so does this test.
+	for attempt := 1; ; attempt++ {
+		began := time.Now()
+		code, body := get(t, h, "/readyz")
+		t.Logf("readyz attempt %d: %d in %s", attempt, code, time.Since(began))
+		if code == http.StatusOK {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("readyz = %d %v, want 200", code, body)
+		}
+		time.Sleep(time.Second) // past the reuse of the last result
 	}
-	t.Logf("readyz probe took %s", time.Since(began))
 
 	// The sentinel is deleted; deletion is asynchronous.
 	query := "WorkflowType = '" + httpapi.ProbeWorkflowType + "'"
