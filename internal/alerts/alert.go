@@ -53,7 +53,8 @@ type Alert struct {
 	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
-// Signal builds the signal that folds a into an incident.
+// Signal builds the signal that folds a into an incident, bounded
+// (contract.AlertSignal.Bounded): what is signalled lands in history.
 func (a Alert) Signal(receivedAt time.Time) contract.AlertSignal {
 	return contract.AlertSignal{
 		Source:      a.Source,
@@ -63,7 +64,7 @@ func (a Alert) Signal(receivedAt time.Time) contract.AlertSignal {
 		Labels:      a.Labels,
 		Summary:     a.Summary,
 		ReceivedAt:  receivedAt,
-	}
+	}.Bounded()
 }
 
 // celValue is the alert as the `alert` variable of route expressions.

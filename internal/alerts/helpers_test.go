@@ -68,11 +68,17 @@ type fakeStarter struct {
 	signaled []string // ids SignalAlert reached
 	resolves []contract.ResolveRequest
 	err      error
+	// gate, when set, runs before each FoldAlert and SignalAlert: a test
+	// blocks in it to hold a signal in flight.
+	gate func()
 }
 
 func newFakeStarter() *fakeStarter { return &fakeStarter{open: map[string]bool{}} }
 
 func (f *fakeStarter) FoldAlert(_ context.Context, in contract.IncidentInput, sig contract.AlertSignal) (bool, string, error) {
+	if f.gate != nil {
+		f.gate()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -86,6 +92,9 @@ func (f *fakeStarter) FoldAlert(_ context.Context, in contract.IncidentInput, si
 }
 
 func (f *fakeStarter) SignalAlert(_ context.Context, id string, sig contract.AlertSignal) error {
+	if f.gate != nil {
+		f.gate()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.open[id] {
@@ -102,6 +111,16 @@ func (f *fakeStarter) Resolve(_ context.Context, id string, req contract.Resolve
 	f.resolves = append(f.resolves, req)
 	delete(f.open, id)
 	return nil
+}
+
+// folded sums the alerts the signals stood for, and counts the signals.
+func (f *fakeStarter) folded() (alerts, signals int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.signals {
+		alerts += max(s.Count, 1)
+	}
+	return alerts, len(f.signals)
 }
 
 // calls counts every call that could start or change an incident.
@@ -313,6 +332,7 @@ func newTestServer(t testing.TB, mutate func(*Config)) *testServer {
 func (ts *testServer) post(t testing.TB, path string, body []byte, headers map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType(path))
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
@@ -323,6 +343,15 @@ func (ts *testServer) post(t testing.TB, path string, body []byte, headers map[s
 		t.Fatalf("POST %s: status %d, body is not JSON: %q", path, rec.Code, rec.Body.String())
 	}
 	return rec.Code, out, rec.Header()
+}
+
+// contentType is what real senders declare: SNS posts text/plain, the
+// other formats are JSON.
+func contentType(path string) string {
+	if path == "/alerts/sns" {
+		return "text/plain; charset=UTF-8"
+	}
+	return "application/json"
 }
 
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }

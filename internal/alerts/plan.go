@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -13,8 +12,9 @@ import (
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
-// Starter starts incidents and folds alerts into them. *incidents.Client
-// has FoldAlert and Resolve; NewTemporalStarter adds SignalAlert.
+// Starter starts incidents and folds alerts into them: the few incident
+// operations the alert server needs (*incidents.Client in production). Each
+// call returns once Temporal has durably recorded it.
 type Starter interface {
 	// FoldAlert starts the incident with the alert, or folds the alert into
 	// the open incident with the same id (SignalWithStart).
@@ -25,9 +25,6 @@ type Starter interface {
 	// Resolve asks the open incident to resolve.
 	Resolve(ctx context.Context, id string, req contract.ResolveRequest) error
 }
-
-// ErrNoOpenIncident says a resolved alert found no incident to record on.
-var ErrNoOpenIncident = errors.New("no open incident")
 
 // plan is what one alert will do, computed for every alert of a request
 // before anything is started, so a bad alert starts nothing.

@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"mime"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/quenchhq/quench/internal/httpapi/respond"
@@ -43,17 +45,38 @@ type Config struct {
 	MaxBodyBytes int64 // default DefaultMaxBodyBytes
 	MaxDepth     int   // default DefaultMaxDepth
 	Logger       *slog.Logger
+
+	// MaxWaiting bounds the alert requests handled at once (read, checked,
+	// waiting for the signal that carries them). One more is answered 503
+	// with Retry-After at once, so a sender that outruns Temporal is told to
+	// come back instead of being queued without bound (default
+	// DefaultMaxWaiting). Memory held is at most MaxWaiting × MaxBodyBytes.
+	MaxWaiting int
+	// MaxSignalsInFlight bounds the signals sent to Temporal at once, at most
+	// one per incident and status (default DefaultMaxSignalsInFlight).
+	MaxSignalsInFlight int
+	// CoalesceWindow is how long the first alert for an incident waits for
+	// others to share its signal (default DefaultCoalesceWindow; negative:
+	// no wait, alerts still share a signal while one is in flight).
+	CoalesceWindow time.Duration
+	// SignalTimeout bounds one signal to Temporal (default DefaultSignalTimeout).
+	SignalTimeout time.Duration
+	// RejectReplays refuses (409) an HMAC-signed request whose signature was
+	// already accepted while it is still inside SignatureWindow.
+	RejectReplays bool
 }
 
 // Server is the HTTP handler for alert webhooks. Health (/healthz, /readyz)
 // belongs to internal/httpapi.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	mux    *http.ServeMux
-	auth   map[string]*authenticator
-	limits map[string]*bucket
-	sns    *SNSVerifier
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	auth    map[string]*authenticator
+	limits  map[string]*bucket
+	sns     *SNSVerifier
+	folds   *coalescer
+	waiting atomic.Int64 // requests being handled
 }
 
 // NewServer builds the alert server. Secrets are read from the environment
@@ -86,12 +109,25 @@ func NewServer(cfg Config) *Server {
 	if cfg.Routes == nil {
 		cfg.Routes = &Routes{}
 	}
+	if cfg.MaxWaiting <= 0 {
+		cfg.MaxWaiting = DefaultMaxWaiting
+	}
+	if cfg.MaxSignalsInFlight <= 0 {
+		cfg.MaxSignalsInFlight = DefaultMaxSignalsInFlight
+	}
+	if cfg.CoalesceWindow == 0 {
+		cfg.CoalesceWindow = DefaultCoalesceWindow
+	}
+	if cfg.SignalTimeout <= 0 {
+		cfg.SignalTimeout = DefaultSignalTimeout
+	}
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "alerts"),
 		auth:   map[string]*authenticator{},
 		limits: map[string]*bucket{},
 	}
+	s.folds = newCoalescer(cfg.CoalesceWindow, cfg.MaxSignalsInFlight, s.flush)
 	var topics []string
 	for _, src := range Sources {
 		sc := cfg.Routes.Sources[src]
@@ -104,6 +140,9 @@ func NewServer(cfg Config) *Server {
 			continue
 		}
 		a := &authenticator{source: src, now: cfg.Now}
+		if cfg.RejectReplays {
+			a.replays = newReplayGuard(cfg.Now)
+		}
 		if sc.BearerTokenEnv != "" {
 			a.bearer = []byte(cfg.Getenv(sc.BearerTokenEnv))
 		}
@@ -187,18 +226,35 @@ type Response struct {
 type parseFunc func([]byte) ([]Alert, error)
 
 // handle serves a source authenticated by bearer token or HMAC. Order
-// matters: bound the body, authenticate, rate-limit, and only then parse.
+// matters: shed load, check the media type, bound the body, authenticate,
+// rate-limit, and only then parse.
 func (s *Server) handle(source string, parse parseFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.admit(); err != nil {
+			s.refuse(w, source, err)
+			return
+		}
+		defer s.waiting.Add(-1)
+		if err := checkContentType(r, "application/json"); err != nil {
+			s.refuse(w, source, err)
+			return
+		}
 		body, err := s.readBody(w, r)
 		if err != nil {
 			s.refuse(w, source, err)
 			return
 		}
-		if rerr := s.auth[source].check(r, body); rerr != nil {
+		release, rerr := s.auth[source].check(r, body)
+		if rerr != nil {
 			s.refuse(w, source, rerr)
 			return
 		}
+		accepted := false
+		defer func() {
+			if !accepted {
+				release() // a refused request may be sent again as it is
+			}
+		}()
 		if err := s.limit(source); err != nil {
 			s.refuse(w, source, err)
 			return
@@ -212,11 +268,21 @@ func (s *Server) handle(source string, parse parseFunc) http.HandlerFunc {
 			s.refuse(w, source, err)
 			return
 		}
-		s.ingest(r.Context(), w, source, alerts)
+		accepted = s.ingest(r.Context(), w, source, alerts)
 	}
 }
 
 func (s *Server) handleSNS(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(); err != nil {
+		s.refuse(w, SourceSNS, err)
+		return
+	}
+	defer s.waiting.Add(-1)
+	// SNS posts its JSON envelope as text/plain; charset=UTF-8.
+	if err := checkContentType(r, "text/plain"); err != nil {
+		s.refuse(w, SourceSNS, err)
+		return
+	}
 	body, err := s.readBody(w, r)
 	if err != nil {
 		s.refuse(w, SourceSNS, err)
@@ -290,6 +356,30 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return body, nil
 }
 
+// admit counts a request in, or refuses it when MaxWaiting requests are
+// already being handled. The caller decrements s.waiting when done.
+func (s *Server) admit() error {
+	if s.waiting.Add(1) <= int64(s.cfg.MaxWaiting) {
+		return nil
+	}
+	s.waiting.Add(-1)
+	return &RequestError{Status: http.StatusServiceUnavailable, RetryAfter: time.Second,
+		Msg: fmt.Sprintf("overloaded: %d alert requests are already waiting for Temporal; retry later", s.cfg.MaxWaiting)}
+}
+
+// checkContentType refuses a body not declared as the media type its
+// format defines, before it is read.
+func checkContentType(r *http.Request, want string) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return &RequestError{Status: http.StatusUnsupportedMediaType, Msg: "missing Content-Type: send " + want}
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != want {
+		return &RequestError{Status: http.StatusUnsupportedMediaType, Msg: fmt.Sprintf("Content-Type %q is not %s", ct, want)}
+	}
+	return nil
+}
+
 func (s *Server) limit(source string) error {
 	ok, wait := s.limits[source].take()
 	if ok {
@@ -305,16 +395,18 @@ func (s *Server) refuse(w http.ResponseWriter, source string, err error) {
 	if !errors.As(err, &rerr) {
 		rerr = &RequestError{Status: http.StatusInternalServerError, Msg: err.Error(), Err: err}
 	}
-	if rerr.Status == http.StatusTooManyRequests {
+	if rerr.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(rerr.RetryAfter.Seconds())))))
 	}
 	s.log.Warn("alert refused", "source", source, "status", rerr.Status, "reason", rerr.Msg)
 	respond.JSON(w, rerr.Status, errorBody{Error: rerr.Msg})
 }
 
-// ingest routes alerts and folds them into incidents. Every alert is
-// planned first, so a request with one bad alert starts nothing.
-func (s *Server) ingest(ctx context.Context, w http.ResponseWriter, source string, alerts []Alert) {
+// ingest routes alerts and folds them into incidents, and reports whether
+// it answered 202. Every alert is planned first, so a request with one bad
+// alert starts nothing; then each alert joins the next signal for its
+// incident (group commit, fold.go), and the answer waits for all of them.
+func (s *Server) ingest(ctx context.Context, w http.ResponseWriter, source string, alerts []Alert) bool {
 	resp := Response{Incidents: []IncidentResult{}}
 	var plans []*plan
 	for _, a := range alerts {
@@ -326,7 +418,7 @@ func (s *Server) ingest(ctx context.Context, w http.ResponseWriter, source strin
 		p, err := planAlert(a, s.cfg.Routes, s.cfg.Library)
 		if err != nil {
 			s.refuse(w, source, err)
-			return
+			return false
 		}
 		if p == nil {
 			s.log.Info("alert matched no route", "source", a.Source, "alert", a.Name, "status", a.Status, "fingerprint", a.Fingerprint)
@@ -336,57 +428,107 @@ func (s *Server) ingest(ctx context.Context, w http.ResponseWriter, source strin
 		plans = append(plans, p)
 	}
 	now := s.cfg.Now().UTC()
-	for _, p := range plans {
-		res, err := s.apply(ctx, p, now)
-		if err != nil {
-			s.log.Error("fold alert into incident", "source", source, "alert", p.alert.Name, "incident", p.input.ID, "err", err)
-			respond.JSON(w, http.StatusServiceUnavailable, errorBody{Error: err.Error()})
-			return
+	folds := make([]*fold, len(plans))
+	for i, p := range plans {
+		folds[i] = &fold{plan: p, sig: p.alert.Signal(now)}
+		s.folds.add(ctx, folds[i])
+	}
+	var failed error
+	for _, f := range folds {
+		res, err := s.folds.wait(ctx, f)
+		if err != nil && failed == nil {
+			failed = err
 		}
 		resp.Incidents = append(resp.Incidents, res)
 	}
+	switch {
+	case ctx.Err() != nil:
+		s.log.Warn("alert sender left before its answer", "source", source, "err", ctx.Err())
+		return false
+	case failed != nil:
+		// The sender retries; alerts of this request that were folded
+		// already will be counted again then (at least once, never lost).
+		s.refuse(w, source, &RequestError{Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Msg: failed.Error(), Err: failed})
+		return false
+	}
 	resp.Routed = len(plans) > 0
 	respond.JSON(w, http.StatusAccepted, resp)
+	return true
 }
 
-func (s *Server) apply(ctx context.Context, p *plan, now time.Time) (IncidentResult, error) {
-	a, id := p.alert, p.input.ID
-	res := IncidentResult{ID: id, Runbook: p.input.Runbook.Metadata.Name, Route: p.route.Name, Alert: a.Name, Status: a.Status}
-	sig := a.Signal(now)
-	if a.Status == StatusFiring {
-		started, runID, err := s.cfg.Starter.FoldAlert(ctx, p.input, sig)
-		if err != nil {
-			return res, err
+// flush sends the one signal that carries folds (one incident, one status)
+// and sets each fold's result. The signal stands for all of them (Count)
+// and carries the first alert as its sample; a firing signal starts the
+// incident with the first alert's input if none is open.
+func (s *Server) flush(ctx context.Context, folds []*fold) {
+	first := folds[0]
+	id := first.plan.input.ID
+	sig := first.sig
+	sig.Count = 0
+	for _, f := range folds {
+		sig.Count += max(f.sig.Count, 1)
+		f.res = IncidentResult{ID: id, Runbook: f.plan.input.Runbook.Metadata.Name, Route: f.plan.route.Name, Alert: f.plan.alert.Name, Status: f.sig.Status}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SignalTimeout)
+	defer cancel()
+	fail := func(err error) {
+		s.log.Error("fold alerts into incident", "incident", id, "status", sig.Status, "alerts", sig.Count, "err", err)
+		for _, f := range folds {
+			f.err = err
 		}
-		res.Started, res.Folded, res.RunID = started, true, runID
-		s.log.Info("alert folded into incident", "source", a.Source, "alert", a.Name, "route", p.route.Name,
-			"runbook", res.Runbook, "incident", id, "started", started)
-		return res, nil
+	}
+	if sig.Status == StatusFiring {
+		started, runID, err := s.cfg.Starter.FoldAlert(ctx, first.plan.input, sig)
+		if err != nil {
+			fail(err)
+			return
+		}
+		for i, f := range folds {
+			f.res.Started, f.res.Folded, f.res.RunID = started && i == 0, true, runID
+		}
+		s.log.Info("alerts folded into incident", "source", sig.Source, "alert", sig.Name, "route", first.plan.route.Name,
+			"runbook", first.res.Runbook, "incident", id, "alerts", sig.Count, "started", started)
+		return
 	}
 	// Resolved: record it on the open incident, never start one for it.
 	err := s.cfg.Starter.SignalAlert(ctx, id, sig)
 	if errors.Is(err, ErrNoOpenIncident) {
-		res.Note = "no open incident for this resolved alert"
-		s.log.Info("resolved alert has no open incident", "alert", a.Name, "incident", id)
-		return res, nil
+		s.log.Info("resolved alert has no open incident", "alert", sig.Name, "incident", id, "alerts", sig.Count)
+		for _, f := range folds {
+			f.res.Note = "no open incident for this resolved alert"
+		}
+		return
 	}
 	if err != nil {
-		return res, err
+		fail(err)
+		return
 	}
-	res.Folded = true
-	if p.route.ResolveOnOK {
-		err := s.cfg.Starter.Resolve(ctx, id, contract.ResolveRequest{
-			Actor:  "alert:" + a.Source,
-			Reason: fmt.Sprintf("alert %s resolved (route %s, resolve_on_ok)", a.Name, p.route.Name),
-		})
-		if err != nil {
-			// The alert is recorded; a refused resolve (already resolving,
-			// awaiting approval) is reported, not retried by the sender.
-			res.ResolveError = err.Error()
-			s.log.Warn("resolve on ok failed", "incident", id, "err", err)
-		} else {
-			res.ResolveRequested = true
+	var asked []*fold
+	for _, f := range folds {
+		f.res.Folded = true
+		if f.plan.route.ResolveOnOK {
+			asked = append(asked, f)
 		}
 	}
-	return res, nil
+	if len(asked) == 0 {
+		return
+	}
+	// One resolve for the signal, however many alerts asked for it.
+	a := asked[0]
+	err = s.cfg.Starter.Resolve(ctx, id, contract.ResolveRequest{
+		Actor:  "alert:" + a.sig.Source,
+		Reason: fmt.Sprintf("alert %s resolved (route %s, resolve_on_ok)", a.sig.Name, a.plan.route.Name),
+	})
+	if err != nil {
+		// The alert is recorded; a refused resolve (already resolving,
+		// awaiting approval) is reported, not retried by the sender.
+		s.log.Warn("resolve on ok failed", "incident", id, "err", err)
+	}
+	for _, f := range asked {
+		if err != nil {
+			f.res.ResolveError = err.Error()
+		} else {
+			f.res.ResolveRequested = true
+		}
+	}
 }

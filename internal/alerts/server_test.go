@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 func TestPayloadsStartTheRoutedRunbookWithParams(t *testing.T) {
@@ -79,7 +82,12 @@ func TestPayloadsStartTheRoutedRunbookWithParams(t *testing.T) {
 			}
 			incs := resp["incidents"].([]any)
 			for i, w := range tt.want {
-				in, sig := ts.starter.inputs[i], ts.starter.signals[i]
+				// Alerts for different incidents are signalled concurrently.
+				j := slices.IndexFunc(ts.starter.inputs, func(in contract.IncidentInput) bool { return in.ID == w.id })
+				if j < 0 {
+					t.Fatalf("no incident %s started; started %d others", w.id, len(ts.starter.inputs))
+				}
+				in, sig := ts.starter.inputs[j], ts.starter.signals[j]
 				if in.ID != w.id || in.Runbook.Metadata.Name != w.runbook || in.Severity != w.severity || in.Source != tt.source {
 					t.Errorf("incident %d = {id %s runbook %s severity %q source %s}, want {%s %s %q %s}",
 						i, in.ID, in.Runbook.Metadata.Name, in.Severity, in.Source, w.id, w.runbook, w.severity, tt.source)

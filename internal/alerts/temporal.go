@@ -1,36 +1,16 @@
 package alerts
 
 import (
-	"context"
-	"errors"
-	"fmt"
-
-	"go.temporal.io/api/serviceerror"
-
 	"github.com/quenchhq/quench/internal/incidents"
-	"github.com/quenchhq/quench/workflows/contract"
 )
 
-// TemporalStarter is the Starter used in production: the incidents client
-// plus a plain signal for resolved alerts, which must never start an incident.
-type TemporalStarter struct {
-	*incidents.Client
-}
+// Every Temporal call goes through internal/incidents: this package sees
+// Temporal only as a Starter, and *incidents.Client is the one that talks
+// to it.
+var _ Starter = (*incidents.Client)(nil)
 
-// NewTemporalStarter wraps an incidents client as a Starter.
-func NewTemporalStarter(c *incidents.Client) *TemporalStarter {
-	return &TemporalStarter{Client: c}
-}
+// ErrNoOpenIncident says a resolved alert found no incident to record on.
+var ErrNoOpenIncident = incidents.ErrNoOpenIncident
 
-// SignalAlert records the alert on the open incident id.
-func (t *TemporalStarter) SignalAlert(ctx context.Context, id string, sig contract.AlertSignal) error {
-	err := t.Temporal().SignalWorkflow(ctx, id, "", contract.SignalAlert, sig)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return fmt.Errorf("signal incident %s: %w", id, ErrNoOpenIncident)
-	}
-	if err != nil {
-		return fmt.Errorf("signal incident %s: %w", id, err)
-	}
-	return nil
-}
+// NewTemporalStarter returns the production Starter: the incidents client.
+func NewTemporalStarter(c *incidents.Client) Starter { return c }

@@ -17,7 +17,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -189,40 +188,6 @@ func (c *Client) explainExisting(ctx context.Context, id string, cause error) er
 	closed := closedError(id, info)
 	closed.Hint = "an incident id is used once: start with a new id"
 	return closed
-}
-
-// FoldAlert starts the incident with the alert, or folds the alert into the
-// open incident with the same id, atomically (SignalWithStart): a storm of
-// identical alerts yields one incident. started reports which happened.
-func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
-	dc := converter.GetDefaultDataConverter()
-	input, err := dc.ToPayloads(in)
-	if err != nil {
-		return false, "", fmt.Errorf("encode incident input: %w", err)
-	}
-	signal, err := dc.ToPayloads(sig)
-	if err != nil {
-		return false, "", fmt.Errorf("encode alert: %w", err)
-	}
-	// The raw call is used because its response says whether a new
-	// execution started; the SDK's SignalWithStartWorkflow hides that.
-	resp, err := c.c.WorkflowService().SignalWithStartWorkflowExecution(ctx, &workflowservice.SignalWithStartWorkflowExecutionRequest{
-		Namespace:                c.namespace,
-		WorkflowId:               in.ID,
-		WorkflowType:             &commonpb.WorkflowType{Name: contract.IncidentWorkflow},
-		TaskQueue:                &taskqueuepb.TaskQueue{Name: c.taskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
-		Input:                    input,
-		SignalName:               contract.SignalAlert,
-		SignalInput:              signal,
-		Identity:                 c.identity,
-		RequestId:                uuid.NewString(),
-		WorkflowIdReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIdConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	})
-	if err != nil {
-		return false, "", fmt.Errorf("fold alert into incident %s: %w", in.ID, err)
-	}
-	return resp.GetStarted(), resp.GetRunId(), nil
 }
 
 // Decide sends an approve or deny decision (kind is contract.UpdateApprove

@@ -1,0 +1,83 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/quenchhq/quench/runbooks"
+	"github.com/quenchhq/quench/workflows/contract"
+)
+
+// No worker runs here: what is checked is what the client writes into an
+// incident's history, which Temporal records before any worker sees it.
+func TestAlertsAreBoundedBeforeTheyReachHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	c := New(srv.GetDefaultClient(), "").WithNamespace(srv.GetDefaultNamespace())
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	huge := map[string]string{"target": "bedrock-app"}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		huge[k] = strings.Repeat(k, 250_000)
+	}
+	in := contract.IncidentInput{ID: "storm-1", Runbook: runbooks.Runbook{Metadata: runbooks.Metadata{Name: "storm"}},
+		Source: "generic", Requester: "alert:generic", Labels: huge}
+	sig := contract.AlertSignal{Source: "generic", Name: "storm", Status: "firing", Labels: huge, ReceivedAt: time.Now()}
+	started, runID, err := c.FoldAlert(ctx, in, sig)
+	if err != nil || !started {
+		t.Fatalf("first alert: started %v, %v", started, err)
+	}
+	if again, again2, err := c.FoldAlert(ctx, in, sig); err != nil || again || again2 != runID {
+		t.Fatalf("second alert: started %v run %s (first %s), %v; want folded into the same run", again, again2, runID, err)
+	}
+	if err := c.SignalAlert(ctx, in.ID, contract.AlertSignal{Source: "generic", Name: "storm", Status: "resolved", Labels: huge}); err != nil {
+		t.Fatalf("resolved alert: %v", err)
+	}
+
+	it := c.Temporal().GetWorkflowHistory(ctx, in.ID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	signals := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			size = ev.GetWorkflowExecutionStartedEventAttributes().GetInput().Size()
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			signals++
+			size = ev.GetWorkflowExecutionSignaledEventAttributes().GetInput().Size()
+		default:
+			continue
+		}
+		// One bounded alert is under 13 KB (contract.AlertSignal.Bounded).
+		if size > 16<<10 {
+			t.Errorf("%s event carries %d bytes of a 1 MB alert: not bounded", ev.GetEventType(), size)
+		}
+	}
+	if signals != 3 {
+		t.Errorf("%d signals in history, want 3", signals)
+	}
+}
+
+func TestResolvedAlertWithoutAnOpenIncident(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	c := New(srv.GetDefaultClient(), "").WithNamespace(srv.GetDefaultNamespace())
+	err := c.SignalAlert(t.Context(), "never-started", contract.AlertSignal{Source: "generic", Name: "x", Status: "resolved"})
+	if !errors.Is(err, ErrNoOpenIncident) || !strings.Contains(err.Error(), "never-started") {
+		t.Errorf("err = %v, want ErrNoOpenIncident naming the incident", err)
+	}
+}
