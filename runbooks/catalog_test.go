@@ -33,6 +33,13 @@ func newTestCatalog() testCatalog {
 			{Name: "dry", Type: "bool"},
 			{Name: "tags", Type: "map"},
 		}},
+		{Name: "fake.throttle", Mutating: true, Args: []ArgSpec{
+			{Name: "plan", Type: "string", Required: true},
+			{Name: "rate", Type: "number", Required: true, Min: AtLeast(0)},
+			{Name: "burst", Type: "int", Min: AtLeast(0)},
+			{Name: "filters", Type: "list", Enum: []string{"HATE", "VIOLENCE"}},
+			{Name: "note", Type: "any", Required: true},
+		}},
 	} {
 		c[s.Name] = s
 	}

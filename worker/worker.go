@@ -11,7 +11,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/quenchhq/quench/activities"
+	"github.com/quenchhq/quench/activities/action"
 	"github.com/quenchhq/quench/workflows"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -24,15 +24,16 @@ type Registrar interface {
 
 // Notifier registers the notification activities (Slack, or log-only).
 type Notifier interface {
-	Register(w activities.ActivityRegistrar)
+	Register(w action.ActivityRegistrar)
 }
 
 // Register registers the Incident workflow, every action in reg, and the
-// notifier's activities.
-func Register(w Registrar, reg *activities.Registry, n Notifier) {
+// notifier's activities. Every activity heartbeats: the registry wraps the
+// actions, and the notifications are registered through a keeper too.
+func Register(w Registrar, reg *action.Registry, n Notifier) {
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: contract.IncidentWorkflow})
 	reg.RegisterActivities(w)
-	n.Register(w)
+	n.Register(action.Heartbeating(w))
 }
 
 // Dial connects to Temporal with the SDK logging through slog.
@@ -49,7 +50,7 @@ func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, 
 }
 
 // New builds a worker on cfg.TaskQueue with everything registered.
-func New(c client.Client, cfg Config, reg *activities.Registry, n Notifier) sdkworker.Worker {
+func New(c client.Client, cfg Config, reg *action.Registry, n Notifier) sdkworker.Worker {
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{})
 	Register(w, reg, n)
 	return w

@@ -1,0 +1,19 @@
+package aws
+
+import (
+	"slices"
+
+	"github.com/quenchhq/quench/activities/action"
+)
+
+// Actions returns every AWS action acting through p.
+func Actions(p *Provider) []action.Action {
+	return slices.Concat(
+		NewIAMActions(p).Actions(),
+		NewLambdaActions(p).Actions(),
+		NewAPIGatewayActions(p).Actions(),
+		NewSSMActions(p).Actions(),
+		NewBedrockActions(p).Actions(),
+		NewCloudWatchActions(p).Actions(),
+	)
+}

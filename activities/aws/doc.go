@@ -1,0 +1,23 @@
+// Package aws holds quench's AWS actions, one file per service: each
+// service's Actions method lists its actions with their specs, and Actions
+// (catalog.go) lists the services. Every action reads the prior state, contains
+// idempotently, verifies by polling (IAM is eventually consistent) and
+// returns an undo record that restores exactly what it changed.
+//
+//	iam.go         iam.revoke_role_sessions, iam.deny_role_actions, iam.revoke_user_sessions, iam.deactivate_access_keys
+//	bedrock.go     bedrock.pause_agent_alias, bedrock.disable_agent_knowledge_base, bedrock.stop_ingestion_jobs
+//	guardrail.go   bedrock.apply_guardrail_policy
+//	evidence.go    bedrock.snapshot
+//	lambda.go      lambda.limit_concurrency
+//	apigateway.go  apigateway.throttle_usage_plan, apigateway.disable_api_key
+//	ssm.go         ssm.set_parameter
+//	cloudwatch.go  cloudwatch.capture_metrics
+//
+// (each with its undo actions). Clients are small interfaces of only the
+// calls used, built per incident by a Provider (region, assumed role);
+// errors are classified for Temporal by AWSError. It imports
+// aws-sdk-go-v2 and activities/action; never Slack or the workflow code.
+//
+// The package is named aws like the SDK's: inside it, aws means the SDK;
+// importers name it, e.g. awsactions.
+package aws

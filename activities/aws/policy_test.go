@@ -1,0 +1,337 @@
+package aws
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/quenchhq/quench/internal/testing/awsfake"
+	"github.com/quenchhq/quench/runbooks"
+)
+
+type workerStatement struct {
+	Sid      string
+	Effect   string
+	Action   stringList
+	Resource stringList
+}
+
+// stringList reads IAM's "a string or a list of strings".
+type stringList []string
+
+func (s *stringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*s = many
+	return nil
+}
+
+var workerPolicy struct {
+	once       sync.Once
+	statements []workerStatement
+	err        error
+}
+
+func loadWorkerPolicy(t *testing.T) []workerStatement {
+	t.Helper()
+	workerPolicy.once.Do(func() {
+		b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "iam-policy.json"))
+		if err != nil {
+			workerPolicy.err = err
+			return
+		}
+		var doc struct {
+			Version   string
+			Statement []workerStatement
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&doc); err != nil {
+			workerPolicy.err = err
+			return
+		}
+		workerPolicy.statements = doc.Statement
+	})
+	if workerPolicy.err != nil {
+		t.Fatalf("read deploy/iam-policy.json: %v", workerPolicy.err)
+	}
+	return workerPolicy.statements
+}
+
+// iamPattern matches IAM action patterns: case-insensitive, * and ? wildcards.
+func iamPattern(p string) *regexp.Regexp {
+	q := regexp.QuoteMeta(p)
+	q = strings.ReplaceAll(q, `\*`, ".*")
+	q = strings.ReplaceAll(q, `\?`, ".")
+	return regexp.MustCompile("(?i)^" + q + "$")
+}
+
+func policyAllows(stmts []workerStatement, action string) bool {
+	for _, s := range stmts {
+		if s.Effect != "Allow" {
+			continue
+		}
+		for _, a := range s.Action {
+			if iamPattern(a).MatchString(action) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apiGatewayMethods maps API Gateway operations to their IAM actions,
+// which are HTTP methods.
+var apiGatewayMethods = map[string]string{
+	"GetUsagePlan": "GET", "UpdateUsagePlan": "PATCH", "GetApiKey": "GET", "UpdateApiKey": "PATCH",
+}
+
+// iamAction names the IAM action that authorises a call the fake recorded.
+func iamAction(c awsfake.Call) string {
+	switch c.Service {
+	case "monitoring":
+		return "cloudwatch:" + c.Operation
+	case "bedrock-agent":
+		return "bedrock:" + c.Operation
+	case "apigateway":
+		if m, ok := apiGatewayMethods[c.Operation]; ok {
+			return "apigateway:" + m
+		}
+	}
+	return c.Service + ":" + c.Operation
+}
+
+// checkCallsAllowed fails t for every call the worker policy does not allow.
+func checkCallsAllowed(t *testing.T, calls []awsfake.Call) {
+	t.Helper()
+	stmts := loadWorkerPolicy(t)
+	seen := map[string]bool{}
+	for _, c := range calls {
+		a := iamAction(c)
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		// STS answers GetCallerIdentity for every principal; no policy grants or denies it.
+		if a == "sts:GetCallerIdentity" {
+			continue
+		}
+		if c.Operation == "" || !policyAllows(stmts, a) {
+			t.Errorf("deploy/iam-policy.json does not allow %s, which the code called", a)
+		}
+	}
+}
+
+func TestIAMPatternMatchesLikeIAM(t *testing.T) {
+	cases := []struct {
+		pattern, action string
+		want            bool
+	}{
+		{"iam:GetRole", "iam:GetRole", true},
+		{"iam:GetRole", "iam:getrole", true},
+		{"iam:Get*", "iam:GetRolePolicy", true},
+		{"iam:Get*", "iam:PutRolePolicy", false},
+		{"iam:GetRole", "iam:GetRolePolicy", false},
+		{"s3:Get?bject", "s3:GetObject", true},
+		{"ssm:GetParameter", "ssm:GetParameters", false},
+	}
+	for _, c := range cases {
+		if got := iamPattern(c.pattern).MatchString(c.action); got != c.want {
+			t.Errorf("pattern %q on %q = %v, want %v", c.pattern, c.action, got, c.want)
+		}
+	}
+}
+
+func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
+	stmts := loadWorkerPolicy(t)
+	for _, never := range []string{"iam:CreateAccessKey", "iam:PassRole", "iam:CreateUser", "iam:AttachRolePolicy", "ssm:GetParameters", "bedrock:InvokeModel", "lambda:InvokeFunction", "apigateway:DELETE", "sts:GetSessionToken"} {
+		if policyAllows(stmts, never) {
+			t.Errorf("worker policy allows %s, which quench never needs", never)
+		}
+	}
+	for _, s := range stmts {
+		for _, a := range s.Action {
+			if s.Effect == "Allow" && (a == "*" || strings.HasSuffix(a, ":*")) {
+				t.Errorf("statement %s allows every action of a service (%s)", s.Sid, a)
+			}
+		}
+	}
+}
+
+func TestWorkerPolicyDeniesChangingItsOwnRole(t *testing.T) {
+	stmts := loadWorkerPolicy(t)
+	var deny *workerStatement
+	for i := range stmts {
+		if stmts[i].Effect == "Deny" {
+			deny = &stmts[i]
+		}
+	}
+	if deny == nil {
+		t.Fatal("worker policy has no Deny statement for the worker's own role")
+	}
+	if len(deny.Resource) != 1 || deny.Resource[0] != "arn:aws:iam::*:role/quench-worker" {
+		t.Errorf("deny resource = %v, want the worker role arn:aws:iam::*:role/quench-worker", deny.Resource)
+	}
+	// Every IAM write the policy allows on roles must be denied on the worker's role.
+	for _, s := range stmts {
+		if s.Effect != "Allow" {
+			continue
+		}
+		onRoles := false
+		for _, r := range s.Resource {
+			if r == "*" || strings.Contains(r, ":role/") {
+				onRoles = true
+			}
+		}
+		for _, a := range s.Action {
+			if !onRoles || !strings.HasPrefix(a, "iam:") || strings.HasPrefix(a, "iam:Get") || strings.HasPrefix(a, "iam:List") ||
+				a == "iam:UpdateAccessKey" || strings.Contains(a, "UserPolicy") || a == "iam:UpdateServiceSpecificCredential" {
+				continue
+			}
+			denied := false
+			for _, d := range deny.Action {
+				if iamPattern(d).MatchString(a) {
+					denied = true
+				}
+			}
+			if !denied {
+				t.Errorf("%s is allowed on roles but not denied on the worker's own role", a)
+			}
+		}
+	}
+}
+
+// called is every IAM action some test's calls needed, over the whole run.
+var called = struct {
+	sync.Mutex
+	actions map[string]bool
+}{actions: map[string]bool{}}
+
+func recordCalled(calls []awsfake.Call) {
+	called.Lock()
+	defer called.Unlock()
+	for _, c := range calls {
+		called.actions[strings.ToLower(iamAction(c))] = true
+	}
+}
+
+// TestMain checks, after a full run of the package's tests, that the
+// worker policy grants nothing the code never calls: a permission that
+// stays in the policy after the code stops needing it widens what a
+// stolen worker credential can do.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && !testing.Short() {
+		if unused := unusedPermissions(); len(unused) > 0 {
+			fmt.Fprintf(os.Stderr, "deploy/iam-policy.json allows actions no code calls (remove them, or test the code that needs them): %v\n", unused)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func unusedPermissions() []string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "iam-policy.json"))
+	if err != nil {
+		return []string{"read policy: " + err.Error()}
+	}
+	var doc struct{ Statement []workerStatement }
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return []string{"parse policy: " + err.Error()}
+	}
+	called.Lock()
+	defer called.Unlock()
+	var unused []string
+	for _, s := range doc.Statement {
+		if s.Effect != "Allow" {
+			continue
+		}
+		for _, a := range s.Action {
+			used := false
+			for c := range called.actions {
+				if iamPattern(a).MatchString(c) {
+					used = true
+					break
+				}
+			}
+			if !used {
+				unused = append(unused, a)
+			}
+		}
+	}
+	return unused
+}
+
+// TestBuiltinRunbooksCallTheAWSActionsWithTheirArguments catches a
+// built-in runbook and an action spec drifting apart: the library skips a
+// built-in that does not validate, so nothing else would fail loudly.
+func TestBuiltinRunbooksCallTheAWSActionsWithTheirArguments(t *testing.T) {
+	_, p := newTestAWS(t)
+	reg := catalog(p)
+	files, err := filepath.Glob(filepath.Join("..", "..", "runbooks", "builtin", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no built-in runbooks found: %v", err)
+	}
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := runbooks.Parse(f, data)
+		if err != nil {
+			t.Fatalf("parse %s: %v", f, err)
+		}
+		for _, s := range rb.Steps {
+			spec, ok := reg.Action(s.Action)
+			if !ok {
+				continue
+			}
+			checked++
+			if err := runbooks.CheckArgs(spec, withPlaceholders(spec, s.With)); err != nil {
+				t.Errorf("%s step %s: %v", filepath.Base(f), s.ID, err)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no built-in runbook uses an AWS action")
+	}
+}
+
+// withPlaceholders stands in a value of the declared type for every
+// ${{ }} argument, which is only known at run time.
+func withPlaceholders(spec runbooks.ActionSpec, with map[string]any) map[string]any {
+	args := map[string]runbooks.ArgSpec{}
+	for _, a := range spec.Args {
+		args[a.Name] = a
+	}
+	out := map[string]any{}
+	for k, v := range with {
+		if s, ok := v.(string); ok && strings.Contains(s, "${{") {
+			a := args[k]
+			word := "x"
+			if len(a.Enum) > 0 {
+				word = a.Enum[0]
+			}
+			v = map[string]any{"int": 1, "number": 1.5, "bool": true, "duration": "1h", "list": []any{word}, "map": map[string]any{}}[a.Type]
+			if v == nil {
+				v = word
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
