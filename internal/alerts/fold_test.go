@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,13 +30,8 @@ type answer struct {
 func (ts *testServer) postAsync(path string, body []byte, headers map[string]string) <-chan answer {
 	out := make(chan answer, 1)
 	go func() {
-		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", contentType(path))
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
 		rec := httptest.NewRecorder()
-		ts.ServeHTTP(rec, req)
+		ts.ServeHTTP(rec, alertRequest(path, body, headers))
 		a := answer{code: rec.Code, retryAfter: rec.Header().Get("Retry-After")}
 		_ = json.Unmarshal(rec.Body.Bytes(), &a.body)
 		out <- a
@@ -79,16 +73,27 @@ func waitQueued(t *testing.T, ts *testServer, n int) {
 	}
 }
 
-func noWindow(c *Config) { c.CoalesceWindow = -1 }
+// holdFirstSignal starts a server (without a coalesce window) whose
+// signals are held until release, posts an SNS alarm and returns once the
+// signal carrying it is in flight.
+func holdFirstSignal(t *testing.T, mutate func(*Config)) (ts *testServer, body []byte, first <-chan answer, release func()) {
+	t.Helper()
+	ts = newTestServer(t, func(c *Config) {
+		c.CoalesceWindow = -1
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	entered, release := holdSignals(ts)
+	t.Cleanup(release)
+	body = snsBody(t, "sns-cloudwatch-alarm.json", nil)
+	first = ts.postAsync("/alerts/sns", body, nil)
+	<-entered
+	return ts, body, first, release
+}
 
 func TestAlertsForOneIncidentShareTheNextSignal(t *testing.T) {
-	ts := newTestServer(t, noWindow)
-	entered, release := holdSignals(ts)
-	defer release()
-	body := snsBody(t, "sns-cloudwatch-alarm.json", nil)
-
-	first := ts.postAsync("/alerts/sns", body, nil)
-	<-entered // the first signal is in flight and held there
+	ts, body, first, release := holdFirstSignal(t, nil)
 	const more = 49
 	var answers []<-chan answer
 	for range more {
@@ -179,12 +184,7 @@ func TestIncidentsAndStatusesDoNotShareSignals(t *testing.T) {
 }
 
 func TestFailedSignalAnswersEveryRequestItCarried(t *testing.T) {
-	ts := newTestServer(t, noWindow)
-	entered, release := holdSignals(ts)
-	defer release()
-	body := snsBody(t, "sns-cloudwatch-alarm.json", nil)
-	first := ts.postAsync("/alerts/sns", body, nil)
-	<-entered
+	ts, body, first, release := holdFirstSignal(t, nil)
 	var answers []<-chan answer
 	for range 20 {
 		answers = append(answers, ts.postAsync("/alerts/sns", body, nil))
@@ -205,16 +205,8 @@ func TestFailedSignalAnswersEveryRequestItCarried(t *testing.T) {
 
 func TestOverloadIsRefusedWithRetryAfterNotQueued(t *testing.T) {
 	const limit = 4
-	ts := newTestServer(t, func(c *Config) {
-		noWindow(c)
-		c.MaxWaiting = limit
-	})
-	entered, release := holdSignals(ts)
-	defer release()
-	body := snsBody(t, "sns-cloudwatch-alarm.json", nil)
-	var held []<-chan answer
-	held = append(held, ts.postAsync("/alerts/sns", body, nil))
-	<-entered
+	ts, body, first, release := holdFirstSignal(t, func(c *Config) { c.MaxWaiting = limit })
+	held := []<-chan answer{first}
 	for range limit - 1 {
 		held = append(held, ts.postAsync("/alerts/sns", body, nil))
 	}
@@ -247,12 +239,7 @@ func TestOverloadIsRefusedWithRetryAfterNotQueued(t *testing.T) {
 }
 
 func TestSenderThatLeavesBeforeItsSignalIsNotCounted(t *testing.T) {
-	ts := newTestServer(t, noWindow)
-	entered, release := holdSignals(ts)
-	defer release()
-	body := snsBody(t, "sns-cloudwatch-alarm.json", nil)
-	first := ts.postAsync("/alerts/sns", body, nil)
-	<-entered
+	ts, body, first, release := holdFirstSignal(t, nil)
 
 	// A second request for the same incident waits behind it, then its
 	// sender disconnects.

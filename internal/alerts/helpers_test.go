@@ -331,18 +331,24 @@ func newTestServer(t testing.TB, mutate func(*Config)) *testServer {
 // post sends body to path with headers and decodes the JSON answer.
 func (ts *testServer) post(t testing.TB, path string, body []byte, headers map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", contentType(path))
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
 	rec := httptest.NewRecorder()
-	ts.ServeHTTP(rec, req)
+	ts.ServeHTTP(rec, alertRequest(path, body, headers))
 	var out map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 		t.Fatalf("POST %s: status %d, body is not JSON: %q", path, rec.Code, rec.Body.String())
 	}
 	return rec.Code, out, rec.Header()
+}
+
+// alertRequest is a POST of body to path, declared as real senders
+// declare it; headers are set last.
+func alertRequest(path string, body []byte, headers map[string]string) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType(path))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return req
 }
 
 // contentType is what real senders declare: SNS posts text/plain, the

@@ -230,16 +230,8 @@ type parseFunc func([]byte) ([]Alert, error)
 // rate-limit, and only then parse.
 func (s *Server) handle(source string, parse parseFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.admit(); err != nil {
-			s.refuse(w, source, err)
-			return
-		}
-		defer s.waiting.Add(-1)
-		if err := checkContentType(r, "application/json"); err != nil {
-			s.refuse(w, source, err)
-			return
-		}
-		body, err := s.readBody(w, r)
+		body, done, err := s.receive(w, r, "application/json")
+		defer done()
 		if err != nil {
 			s.refuse(w, source, err)
 			return
@@ -273,17 +265,9 @@ func (s *Server) handle(source string, parse parseFunc) http.HandlerFunc {
 }
 
 func (s *Server) handleSNS(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(); err != nil {
-		s.refuse(w, SourceSNS, err)
-		return
-	}
-	defer s.waiting.Add(-1)
 	// SNS posts its JSON envelope as text/plain; charset=UTF-8.
-	if err := checkContentType(r, "text/plain"); err != nil {
-		s.refuse(w, SourceSNS, err)
-		return
-	}
-	body, err := s.readBody(w, r)
+	body, done, err := s.receive(w, r, "text/plain")
+	defer done()
 	if err != nil {
 		s.refuse(w, SourceSNS, err)
 		return
@@ -343,6 +327,21 @@ func (s *Server) handleSNS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// receive admits a request (load shedding), checks its declared media
+// type and reads its bounded body. done, never nil, counts the request out
+// once it is answered.
+func (s *Server) receive(w http.ResponseWriter, r *http.Request, mediaType string) (body []byte, done func(), err error) {
+	if err := s.admit(); err != nil {
+		return nil, func() {}, err
+	}
+	done = func() { s.waiting.Add(-1) }
+	if err := checkContentType(r, mediaType); err != nil {
+		return nil, done, err
+	}
+	body, err = s.readBody(w, r)
+	return body, done, err
+}
+
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
@@ -357,7 +356,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 }
 
 // admit counts a request in, or refuses it when MaxWaiting requests are
-// already being handled. The caller decrements s.waiting when done.
+// already being handled.
 func (s *Server) admit() error {
 	if s.waiting.Add(1) <= int64(s.cfg.MaxWaiting) {
 		return nil
