@@ -228,30 +228,20 @@ var genaiScenarios = []genaiScenario{
 				if len(w.iam.RolePolicies("kb-docs-role")) != 1 {
 					t.Errorf("KB role policies = %v, want the source bucket deny", keys(w.iam.RolePolicies("kb-docs-role")))
 				}
-				if a, _ := w.agents.Alias(agentID, aliasID); a.AliasInvocationState != agenttypes.AliasInvocationStateAcceptInvocations {
-					t.Errorf("alias is %s before any approval", a.AliasInvocationState)
-				}
+				w.checkAlias(t, agenttypes.AliasInvocationStateAcceptInvocations, "before any approval")
 			}
 			w.approve(t, 1, "Deny bedrock:Retrieve* on this knowledge base", "keeps answering")
 			w.waitSteps(t, id, map[string]string{"deny-agent-retrieve": contract.StepSucceeded, "deny-app-retrieve": contract.StepSucceeded,
 				"disable-kb-in-draft": contract.StepSucceeded, "approve-pause": contract.StepRunning})
 			if !dryRun {
-				if a, _ := w.agents.Alias(agentID, aliasID); a.AliasInvocationState != agenttypes.AliasInvocationStateAcceptInvocations {
-					t.Errorf("alias is %s after only the retrieval approval", a.AliasInvocationState)
-				}
+				w.checkAlias(t, agenttypes.AliasInvocationStateAcceptInvocations, "after only the retrieval approval")
 				for _, role := range []string{"support-agent-role", appRole} {
 					if len(w.iam.RolePolicies(role)) == 0 {
 						t.Errorf("role %s has no Retrieve deny after approval 1", role)
 					}
 				}
 			}
-			w.approve(t, 2, "Pause alias "+aliasID, "offline")
-			w.waitState(t, id, contract.StateContained)
-			if !dryRun {
-				if a, _ := w.agents.Alias(agentID, aliasID); a.AliasInvocationState != agenttypes.AliasInvocationStateRejectInvocations {
-					t.Errorf("alias is %s after approval 2", a.AliasInvocationState)
-				}
-			}
+			w.approvePause(t, id, 2, dryRun, "Pause alias "+aliasID, "offline")
 			return id
 		},
 		residue: []string{
@@ -260,9 +250,7 @@ var genaiScenarios = []genaiScenario{
 			// UpdateAgentKnowledgeBase and PrepareAgent stamp the agent.
 			"bedrock-agent/agent/" + agentID + " PreparedAt",
 			"bedrock-agent/agent/" + agentID + " UpdatedAt",
-			// AWS keeps an alias's routing history; pause and undo add to it.
-			"bedrock-agent/alias/" + agentID + "/" + aliasID + " AgentAliasHistoryEvents",
-			"bedrock-agent/alias/" + agentID + "/" + aliasID + " UpdatedAt",
+			aliasHistory, aliasUpdated,
 			// A stopped ingestion job cannot be resumed; a clean source is re-synced by hand.
 			"bedrock-agent/ingestion-jobs/" + kbID + "/" + dsID + " [0].Status",
 			"bedrock-agent/ingestion-jobs/" + kbID + "/" + dsID + " [0].UpdatedAt",
@@ -284,23 +272,13 @@ var genaiScenarios = []genaiScenario{
 				if v, _, _, _ := w.ssm.Parameter(guardrailParam); v != "2" {
 					t.Errorf("the application's guardrail version parameter = %q, want the new version 2", v)
 				}
-				if a, _ := w.agents.Alias(agentID, aliasID); a.AliasInvocationState != agenttypes.AliasInvocationStateAcceptInvocations {
-					t.Errorf("alias is %s before the approval", a.AliasInvocationState)
-				}
+				w.checkAlias(t, agenttypes.AliasInvocationStateAcceptInvocations, "before the approval")
 			}
-			w.approve(t, 1, "guardrail gr1a2b3c4d5e is tightened", "do not read that parameter", "Pause agent "+agentID)
-			w.waitState(t, id, contract.StateContained)
-			if !dryRun {
-				if a, _ := w.agents.Alias(agentID, aliasID); a.AliasInvocationState != agenttypes.AliasInvocationStateRejectInvocations {
-					t.Errorf("alias is %s after the approval", a.AliasInvocationState)
-				}
-			}
+			w.approvePause(t, id, 1, dryRun, "guardrail gr1a2b3c4d5e is tightened", "do not read that parameter", "Pause agent "+agentID)
 			return id
 		},
 		residue: []string{
-			// AWS keeps an alias's routing history; pause and undo add to it.
-			"bedrock-agent/alias/" + agentID + "/" + aliasID + " AgentAliasHistoryEvents",
-			"bedrock-agent/alias/" + agentID + "/" + aliasID + " UpdatedAt",
+			aliasHistory, aliasUpdated,
 			// Published guardrail versions are immutable: version 2 stays;
 			// the DRAFT's content is back, with a new update time.
 			"bedrock/guardrail/" + guardrail + " client_tokens.",
@@ -319,6 +297,32 @@ var genaiScenarios = []genaiScenario{
 func residueMatches(got, entry string) bool {
 	return got == entry || strings.HasSuffix(entry, ".") && strings.HasPrefix(got, entry)
 }
+
+// checkAlias checks the production alias's invocation state.
+func (w *genaiWorld) checkAlias(t *testing.T, want agenttypes.AliasInvocationState, when string) {
+	t.Helper()
+	if a, _ := w.agents.Alias(agentID, aliasID); a.AliasInvocationState != want {
+		t.Errorf("alias is %s %s, want %s", a.AliasInvocationState, when, want)
+	}
+}
+
+// approvePause approves the n-th request, the alias pause, and checks the
+// incident ends contained with the alias rejecting invocations.
+func (w *genaiWorld) approvePause(t *testing.T, id string, n int, dryRun bool, wantText ...string) {
+	t.Helper()
+	w.approve(t, n, wantText...)
+	w.waitState(t, id, contract.StateContained)
+	if !dryRun {
+		w.checkAlias(t, agenttypes.AliasInvocationStateRejectInvocations, "after its approval")
+	}
+}
+
+// What an alias pause and its undo leave: AWS keeps an alias's routing
+// history and stamps every update.
+var (
+	aliasHistory = "bedrock-agent/alias/" + agentID + "/" + aliasID + " AgentAliasHistoryEvents"
+	aliasUpdated = "bedrock-agent/alias/" + agentID + "/" + aliasID + " UpdatedAt"
+)
 
 // userOnlyOps are the IAM calls only user containment makes.
 var userOnlyOps = []string{"ListAccessKeys", "UpdateAccessKey", "ListServiceSpecificCredentials", "UpdateServiceSpecificCredential",
