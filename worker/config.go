@@ -1,6 +1,3 @@
-// Package worker builds and runs a quench worker: configuration, the action
-// registry with real clients, and registration of the Incident workflow and
-// its activities with Temporal.
 package worker
 
 import (

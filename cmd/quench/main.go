@@ -1,5 +1,3 @@
-// Command quench runs incident-response runbooks for generative-AI
-// workloads on AWS as durable Temporal workflows.
 package main
 
 import (

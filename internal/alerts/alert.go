@@ -1,8 +1,3 @@
-// Package alerts turns alert webhooks (Prometheus Alertmanager, CloudWatch
-// alarms through SNS or EventBridge, GuardDuty findings, and a generic JSON
-// shape) into incidents: each payload is parsed into normalized Alerts, routed
-// to a runbook by routes.yaml, and folded into the incident its dedup key
-// names with SignalWithStart, so a storm of alerts starts one incident.
 package alerts
 
 import (

@@ -1,8 +1,3 @@
-// Package incidents is the client side of the Incident workflow: starting
-// incidents, folding alerts into them, deciding approvals, resolving,
-// cancelling, and reading status and timelines. The CLI, the Slack
-// interaction handler and the alert server all go through it, so each
-// operation is written once.
 package incidents
 
 import (

@@ -1,0 +1,12 @@
+// Package alerts turns alert webhooks (Prometheus Alertmanager, CloudWatch
+// alarms through SNS or EventBridge, GuardDuty findings, and a generic JSON
+// shape) into incidents: each payload is parsed into normalized Alerts, routed
+// to a runbook by routes.yaml, and folded into the incident its dedup key
+// names with SignalWithStart, so a storm of alerts starts one incident.
+//
+//	POST /alerts/<source> ─auth─▶ parse ─▶ route + dedup (plan every alert first)
+//	  ─▶ coalesce per incident (one signal per batch) ─▶ incidents.Client ─▶ 202 once durable
+//
+// It must not import Temporal directly (every Temporal call goes through
+// internal/incidents), activities, or Slack.
+package alerts
