@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func (a *app) runRun(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.severity != "" && !contains(runbooks.Severities, o.severity) {
+	if o.severity != "" && !slices.Contains(runbooks.Severities, o.severity) {
 		return usagef(fmt.Sprintf("--severity %q: want one of %s", o.severity, strings.Join(runbooks.Severities, ", ")))
 	}
 	rb, err := a.lookupRunbook(ctx, o.runbook)
@@ -187,13 +188,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

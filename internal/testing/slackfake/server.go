@@ -12,6 +12,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slacktest"
+
+	"github.com/quenchhq/quench/internal/httpapi/respond"
 )
 
 // Call is one request the server received.
@@ -181,28 +183,23 @@ func (s *Server) handler(method string) http.HandlerFunc {
 				http.Error(w, "injected fault", fault.Status)
 				return
 			}
-			writeJSON(w, map[string]any{"ok": false, "error": fault.SlackError})
+			respond.JSON(w, http.StatusOK, map[string]any{"ok": false, "error": fault.SlackError})
 			return
 		}
 		switch method {
 		case PostMessage, Update:
-			writeJSON(w, map[string]any{"ok": true, "channel": call.Channel, "ts": call.TS})
+			respond.JSON(w, http.StatusOK, map[string]any{"ok": true, "channel": call.Channel, "ts": call.TS})
 		case PostEphemeral:
-			writeJSON(w, map[string]any{"ok": true, "message_ts": ts})
+			respond.JSON(w, http.StatusOK, map[string]any{"ok": true, "message_ts": ts})
 		case ViewsOpen:
-			writeJSON(w, map[string]any{"ok": true, "view": map[string]any{"id": "V" + ts}})
+			respond.JSON(w, http.StatusOK, map[string]any{"ok": true, "view": map[string]any{"id": "V" + ts}})
 		case GroupMembers:
 			if members == nil {
 				members = []string{}
 			}
-			writeJSON(w, map[string]any{"ok": true, "users": members})
+			respond.JSON(w, http.StatusOK, map[string]any{"ok": true, "users": members})
 		case ResponseURL:
 			_, _ = w.Write([]byte("ok"))
 		}
 	}
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
 }
