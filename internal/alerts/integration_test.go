@@ -292,12 +292,12 @@ func TestIntegrationStormOfOneAlertIsOneIncident(t *testing.T) {
 // The storm must be larger than what one run accepts as signals (had each
 // alert been a signal) and must cross runs while the incident waits. With
 // Temporal's limits that takes over 10,000 alerts, which on this shared
-// 2-core machine under -race is minutes (about 40 alerts/s, measured), so
+// 2-core machine under -race is minutes (45–150 alerts/s measured), so
 // the default run scales Temporal's per-run limits down instead: 3,000
 // alerts against a limit of 2,500 signals per run, continue-as-new
 // suggested at 200 events. The long run sends 100,000 alerts against
 // Temporal's own limits (10,000 signals, 4 Ki events); without -race it
-// takes about 10 minutes here:
+// took 2 minutes here (873 alerts/s, 3,241 signals over 3 runs):
 //
 //	go test -run TestIntegrationAlertStormIntoIncidentAwaitingApproval ./internal/alerts/ -long -timeout 60m
 var long = flag.Bool("long", false, "alert storm test: 100,000 alerts against Temporal's own per-run limits")
