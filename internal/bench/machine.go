@@ -14,7 +14,7 @@ type Machine struct {
 	Model      string
 	GoVersion  string
 	Date       time.Time
-	Quench     string // the binary's module version or VCS revision, when known
+	Quench     string // the binary's VCS revision, when it was built with one
 	LoadBefore string // /proc/loadavg: 1, 5 and 15 minutes
 	LoadAfter  string
 }
@@ -30,7 +30,6 @@ func readMachine() Machine {
 		}
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		m.Quench = bi.Main.Version
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
 				m.Quench = s.Value

@@ -16,6 +16,7 @@ const (
 	PathCPUStart = "/debug/quench/cpu/start"
 	PathCPUStop  = "/debug/quench/cpu/stop"
 	PathAllocs   = "/debug/pprof/allocs"
+	PathHeap     = "/debug/pprof/heap"
 )
 
 // profiling is a CPU profile in progress and the allocation profile taken
@@ -54,6 +55,15 @@ func (p *profiling) stop(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	return []string{cpu, filepath.Join(p.dir, p.name+"-allocs-before.pb.gz"), allocs}, nil
+}
+
+// heapProfile writes a heap profile of t (in use now) to the profile dir.
+func (h *harness) heapProfile(ctx context.Context, t *target, name string) (string, error) {
+	if t.pprof == "" || h.cfg.ProfileDir == "" {
+		return "", nil
+	}
+	p := &profiling{base: t.pprof, dir: h.cfg.ProfileDir, name: name}
+	return p.fetch(ctx, PathHeap+"?gc=1", "GET", name+"-heap.pb.gz")
 }
 
 func (p *profiling) fetch(ctx context.Context, path, method, file string) (string, error) {

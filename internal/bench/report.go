@@ -163,5 +163,8 @@ func (r *Results) profiles() []string {
 	if r.Storm != nil {
 		out = append(out, r.Storm.Profiles...)
 	}
+	if r.RSS != nil && r.RSS.Profile != "" {
+		out = append(out, r.RSS.Profile)
+	}
 	return out
 }

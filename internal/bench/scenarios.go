@@ -296,6 +296,7 @@ type RSSResult struct {
 	Peak       int64 // VmHWM at the end
 	LoadedTook time.Duration
 	Command    string
+	Profile    string // heap profile with every incident waiting, when profiling
 }
 
 func (h *harness) rss(ctx context.Context) (*RSSResult, error) {
@@ -327,7 +328,10 @@ func (h *harness) rss(ctx context.Context) (*RSSResult, error) {
 	}
 	res.LoadedTook = at.Sub(t0)
 	time.Sleep(h.cfg.Settle)
-	res.Loaded, res.Peak, err = t.dev.memory()
+	if res.Loaded, res.Peak, err = t.dev.memory(); err != nil {
+		return nil, err
+	}
+	res.Profile, err = h.heapProfile(ctx, t, "rss")
 	return res, err
 }
 
