@@ -26,7 +26,7 @@ type LambdaAPI interface {
 }
 
 // LambdaActions throttle a function that calls a model by capping its
-// reserved concurrency (0 stops every invocation).
+// reserved concurrency (0 stops every invocation); they only ever lower it.
 type LambdaActions struct {
 	clients func(ctx context.Context, ref contract.IncidentRef) (LambdaAPI, error)
 	poll    PollConfig
@@ -45,11 +45,11 @@ func (a *LambdaActions) Actions() []action.Action {
 	return []action.Action{
 		action.New(runbooks.ActionSpec{
 			Name:        ActionLimitConcurrency,
-			Description: "Set a Lambda function's reserved concurrency (0 stops all invocations); undo restores the prior reservation or removes it.",
+			Description: "Lower a Lambda function's reserved concurrency to at most `reserved` (0 stops all invocations); never raises it: a function already at or below the target is left unchanged, with no undo. Undo restores the prior reservation or removes it.",
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{
 				{Name: "function_name", Type: "string", Required: true, Description: "function name or ARN"},
-				{Name: "reserved", Type: "int", Required: true, Min: runbooks.AtLeast(0), Description: "reserved concurrent executions to set (0 blocks every invocation)"},
+				{Name: "reserved", Type: "int", Required: true, Min: runbooks.AtLeast(0), Description: "the most reserved concurrent executions to leave (0 blocks every invocation); a lower current value is kept"},
 			},
 		}, a.LimitConcurrency),
 		action.New(runbooks.ActionSpec{
@@ -123,9 +123,21 @@ type limitConcurrencyArgs struct {
 	Reserved     int32  `json:"reserved"`
 }
 
-// LimitConcurrency sets a function's reserved concurrency.
+// lowerConcurrency is what limiting s to target leaves: target when s is
+// unreserved (the function may use the account's whole unreserved pool) or
+// above it; s itself when it is already at or below target, so a limit
+// never raises a function that was throttled harder (a function at 0 stays
+// at 0).
+func lowerConcurrency(s concurrencyState, target int32) concurrencyState {
+	if s.Reserved != nil && *s.Reserved <= target {
+		return s
+	}
+	return concurrencyState{Reserved: &target}
+}
+
+// LimitConcurrency lowers a function's reserved concurrency to at most the
+// target; it never raises it.
 func (a *LambdaActions) LimitConcurrency(ctx context.Context, in contract.ActionInput, args limitConcurrencyArgs) (contract.ActionResult, error) {
-	target := concurrencyState{Reserved: &args.Reserved}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
 		return contract.ActionResult{}, err
@@ -134,31 +146,40 @@ func (a *LambdaActions) LimitConcurrency(ctx context.Context, in contract.Action
 	if err != nil {
 		return contract.ActionResult{}, fmt.Errorf("limit concurrency of function %s: %w", args.FunctionName, err)
 	}
+	// The change and its undo are decided on the state before the first
+	// attempt; what to write, on the state now, so a retry neither writes
+	// twice nor raises a value someone lowered in between.
 	prior := action.Checkpoint(ctx, current)
+	after := lowerConcurrency(prior, args.Reserved)
 	res := contract.ActionResult{
-		Changed: !prior.equal(target),
+		Changed: !prior.equal(after),
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"reserved": prior.value()},
-		Output:  map[string]any{"function_name": args.FunctionName, "reserved": int(args.Reserved)},
+		Output:  map[string]any{"function_name": args.FunctionName, "reserved": after.value()},
 	}
-	switch {
-	case in.DryRun:
-		res.Changed = !current.equal(target)
-		res.Summary = fmt.Sprintf("would set reserved concurrency of function %s to %d (now %s)", args.FunctionName, args.Reserved, current)
+	unchanged := func(s concurrencyState) string {
+		return fmt.Sprintf("function %s already at %d ≤ %d: unchanged", args.FunctionName, *s.Reserved, args.Reserved)
+	}
+	if in.DryRun {
+		after = lowerConcurrency(current, args.Reserved)
+		res.Changed = !current.equal(after)
+		res.Output["reserved"] = after.value()
+		res.Summary = fmt.Sprintf("would lower reserved concurrency of function %s to %d (now %s)", args.FunctionName, args.Reserved, current)
 		if !res.Changed {
-			res.Summary = fmt.Sprintf("function %s already has reserved concurrency %d", args.FunctionName, args.Reserved)
+			res.Summary = unchanged(current)
 		}
 		return res, nil
-	case !current.equal(target):
-		if err := a.setConcurrency(ctx, c, args.FunctionName, target); err != nil {
+	}
+	if want := lowerConcurrency(current, args.Reserved); !want.equal(current) {
+		if err := a.setConcurrency(ctx, c, args.FunctionName, want); err != nil {
 			return contract.ActionResult{}, fmt.Errorf("limit concurrency of function %s: %w", args.FunctionName, err)
 		}
 	}
 	if !res.Changed {
-		res.Summary = fmt.Sprintf("function %s already has reserved concurrency %d", args.FunctionName, args.Reserved)
+		res.Summary = unchanged(prior)
 		return res, nil
 	}
-	res.Summary = fmt.Sprintf("set reserved concurrency of function %s to %d (was %s)", args.FunctionName, args.Reserved, prior)
+	res.Summary = fmt.Sprintf("lowered reserved concurrency of function %s to %d (was %s)", args.FunctionName, args.Reserved, prior)
 	res.Undo = &contract.UndoRecord{Action: ActionRestoreConcurrency, Args: map[string]any{"function_name": args.FunctionName, "prior": prior.value()}}
 	return res, nil
 }

@@ -70,7 +70,7 @@ func TestLimitConcurrencyDryRunThrottleAccessDeniedAndBadArgs(t *testing.T) {
 	in := actionInput(map[string]any{"function_name": "chat", "reserved": 2})
 
 	res := mustRun(t, act(a, ActionLimitConcurrency), dryRun(in))
-	if !res.Changed || !strings.HasPrefix(res.Summary, "would set") || len(mutatingOps(srv)) != 0 {
+	if !res.Changed || !strings.HasPrefix(res.Summary, "would lower") || len(mutatingOps(srv)) != 0 {
 		t.Errorf("dry run %+v calls %v", res, mutatingOps(srv))
 	}
 
@@ -180,5 +180,86 @@ func TestLimitConcurrencyRetriedAfterTheWorkerDiedUndoesToTheOriginalValue(t *te
 	mustUndo(t, srv, undo, res)
 	if n, _ := fake.ReservedConcurrency("chat"); n != 50 {
 		t.Errorf("reserved = %d after undo, want the original 50", n)
+	}
+}
+
+// A limit only ever lowers: a function at or below the target (a function
+// at 0 included) is left as it is, with no write and nothing to undo; one
+// above it, or unreserved, is lowered and its undo puts back exactly what
+// was there.
+func TestLimitConcurrencyNeverRaises(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		prior    *int32
+		target   int
+		lowered  bool
+		summary  string
+		reserved any // output.reserved
+	}{
+		{name: "function at 0, target 1", prior: ptr(int32(0)), target: 1, summary: "function chat already at 0 ≤ 1: unchanged", reserved: 0},
+		{name: "function at the target", prior: ptr(int32(3)), target: 3, summary: "function chat already at 3 ≤ 3: unchanged", reserved: 3},
+		{name: "function below the target", prior: ptr(int32(2)), target: 10, summary: "function chat already at 2 ≤ 10: unchanged", reserved: 2},
+		{name: "function above the target", prior: ptr(int32(50)), target: 1, lowered: true, summary: "lowered reserved concurrency of function chat to 1 (was 50 reserved)", reserved: 1},
+		{name: "unreserved function", target: 1, lowered: true, summary: "lowered reserved concurrency of function chat to 1 (was unreserved)", reserved: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, undo := newTestLambda(t)
+			fake.AddFunction("chat")
+			if tc.prior != nil {
+				fake.SetReservedConcurrency("chat", *tc.prior)
+			}
+			before := srv.State()
+			in := actionInput(map[string]any{"function_name": "chat", "reserved": tc.target})
+
+			dry := mustRun(t, act(a, ActionLimitConcurrency), dryRun(in))
+			if dry.Changed != tc.lowered || len(mutatingOps(srv)) != 0 {
+				t.Errorf("dry run changed=%v (want %v), mutating calls %v", dry.Changed, tc.lowered, mutatingOps(srv))
+			}
+
+			res := mustRun(t, act(a, ActionLimitConcurrency), in)
+			if res.Summary != tc.summary || res.Output["reserved"] != tc.reserved {
+				t.Errorf("summary %q output %v, want %q and reserved %v", res.Summary, res.Output, tc.summary, tc.reserved)
+			}
+			if !tc.lowered {
+				if res.Changed || res.Undo != nil || len(mutatingOps(srv)) != 0 {
+					t.Errorf("changed=%v undo=%v mutating calls %v, want none", res.Changed, res.Undo, mutatingOps(srv))
+				}
+				if d := before.Diff(srv.State()); d != nil {
+					t.Errorf("state changed: %v", d)
+				}
+				return
+			}
+			if n, ok := fake.ReservedConcurrency("chat"); !ok || n != int32(tc.target) {
+				t.Fatalf("reserved = %d, %v; want %d", n, ok, tc.target)
+			}
+			mustUndo(t, srv, undo, res)
+			if d := before.Diff(srv.State()); d != nil {
+				t.Errorf("after undo the state differs from before: %v", d)
+			}
+		})
+	}
+}
+
+// A retry whose predecessor's write landed, and whose function someone
+// then lowered further, writes nothing: it never raises 0 back to 1.
+func TestLimitConcurrencyRetryKeepsALowerValueSetMeanwhile(t *testing.T) {
+	srv, fake, a, undo := newTestLambda(t)
+	fake.AddFunction("chat")
+	fake.SetReservedConcurrency("chat", 0)
+	in := actionInput(map[string]any{"function_name": "chat", "reserved": 1})
+	in.Checkpoint = []byte(`{"reserved":50}`) // the first attempt saw 50
+	res := mustRun(t, act(a, ActionLimitConcurrency), in)
+	if n := countCalls(srv, "PutFunctionConcurrency"); n != 0 {
+		t.Errorf("PutFunctionConcurrency calls = %d, want 0", n)
+	}
+	if n, _ := fake.ReservedConcurrency("chat"); n != 0 {
+		t.Errorf("reserved = %d, want the 0 set meanwhile", n)
+	}
+	if !res.Changed || res.Undo == nil || res.Undo.Args["prior"] != 50 {
+		t.Fatalf("result %+v: want a change whose undo restores 50", res)
+	}
+	mustUndo(t, srv, undo, res)
+	if n, _ := fake.ReservedConcurrency("chat"); n != 50 {
+		t.Errorf("reserved = %d after undo, want 50", n)
 	}
 }
