@@ -50,12 +50,12 @@ func (a *APIGatewayActions) Actions() []action.Action {
 	return []action.Action{
 		action.New(runbooks.ActionSpec{
 			Name:        ActionThrottleUsagePlan,
-			Description: "Set an API Gateway usage plan's throttle (requests per second and burst); undo restores the prior throttle or removes it.",
+			Description: "Lower an API Gateway usage plan's throttle (requests per second and burst) to at most the targets; each is only ever lowered (the lower of current and target is kept; a plan without a throttle gets the targets), and a plan already at or below both is left unchanged with no undo. Undo restores the prior throttle or removes it.",
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{
 				{Name: "usage_plan_id", Type: "string", Required: true, Description: "usage plan id"},
-				{Name: "rate_limit", Type: "number", Required: true, Min: runbooks.AtLeast(0), Description: "steady-state requests per second (may be fractional)"},
-				{Name: "burst_limit", Type: "int", Required: true, Min: runbooks.AtLeast(0), Description: "burst limit"},
+				{Name: "rate_limit", Type: "number", Required: true, Min: runbooks.AtLeast(0), Description: "most steady-state requests per second to leave (may be fractional); a lower current rate is kept"},
+				{Name: "burst_limit", Type: "int", Required: true, Min: runbooks.AtLeast(0), Description: "most burst to leave; a lower current burst is kept"},
 			},
 		}, a.ThrottleUsagePlan),
 		action.New(runbooks.ActionSpec{
@@ -115,10 +115,21 @@ func readThrottle(ctx context.Context, c APIGatewayAPI, id string) (throttleStat
 	return throttleState{Set: true, RateLimit: out.Throttle.RateLimit, BurstLimit: out.Throttle.BurstLimit}, nil
 }
 
-// writeThrottle patches the plan to want and polls until it reads back.
-// Whether AWS accepts "replace" of /throttle/* on a plan without a
-// throttle is unconfirmed, so a rejected replace is retried as "add".
-func (a *APIGatewayActions) writeThrottle(ctx context.Context, c APIGatewayAPI, id string, want throttleState) error {
+// lowerThrottle is what throttling t to target leaves: target when t has
+// no throttle; otherwise the lower of the two per field, so rate and burst
+// are each only ever lowered.
+func lowerThrottle(t, target throttleState) throttleState {
+	if !t.Set {
+		return target
+	}
+	return throttleState{Set: true, RateLimit: min(t.RateLimit, target.RateLimit), BurstLimit: min(t.BurstLimit, target.BurstLimit)}
+}
+
+// writeThrottle patches the plan from current to want and polls until it
+// reads back. Only the fields that differ are patched. Whether AWS accepts
+// "replace" of /throttle/* on a plan without a throttle is unconfirmed, so
+// a rejected replace is retried as "add".
+func (a *APIGatewayActions) writeThrottle(ctx context.Context, c APIGatewayAPI, id string, current, want throttleState) error {
 	update := func(ops []agtypes.PatchOperation) error {
 		_, err := c.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(id), PatchOperations: ops})
 		return err
@@ -128,14 +139,18 @@ func (a *APIGatewayActions) writeThrottle(ctx context.Context, c APIGatewayAPI, 
 		err = update([]agtypes.PatchOperation{{Op: agtypes.OpRemove, Path: aws.String("/throttle")}})
 	} else {
 		ops := func(op agtypes.Op) []agtypes.PatchOperation {
-			return []agtypes.PatchOperation{
-				{Op: op, Path: aws.String("/throttle/rateLimit"), Value: aws.String(strconv.FormatFloat(want.RateLimit, 'f', -1, 64))},
-				{Op: op, Path: aws.String("/throttle/burstLimit"), Value: aws.String(strconv.FormatInt(int64(want.BurstLimit), 10))},
+			var ops []agtypes.PatchOperation
+			if !current.Set || current.RateLimit != want.RateLimit {
+				ops = append(ops, agtypes.PatchOperation{Op: op, Path: aws.String("/throttle/rateLimit"), Value: aws.String(strconv.FormatFloat(want.RateLimit, 'f', -1, 64))})
 			}
+			if !current.Set || current.BurstLimit != want.BurstLimit {
+				ops = append(ops, agtypes.PatchOperation{Op: op, Path: aws.String("/throttle/burstLimit"), Value: aws.String(strconv.FormatInt(int64(want.BurstLimit), 10))})
+			}
+			return ops
 		}
 		err = update(ops(agtypes.OpReplace))
 		var bad *agtypes.BadRequestException
-		if errors.As(err, &bad) {
+		if errors.As(err, &bad) && !current.Set {
 			err = update(ops(agtypes.OpAdd))
 		}
 	}
@@ -154,7 +169,8 @@ type throttleUsagePlanArgs struct {
 	BurstLimit  int32  `json:"burst_limit"`
 }
 
-// ThrottleUsagePlan sets a usage plan's rate and burst limits.
+// ThrottleUsagePlan lowers a usage plan's rate and burst limits to at most
+// the targets; it never raises either.
 func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in contract.ActionInput, args throttleUsagePlanArgs) (contract.ActionResult, error) {
 	target := throttleState{Set: true, RateLimit: float64(args.RateLimit), BurstLimit: args.BurstLimit}
 	c, err := a.clients(ctx, in.Incident)
@@ -165,31 +181,40 @@ func (a *APIGatewayActions) ThrottleUsagePlan(ctx context.Context, in contract.A
 	if err != nil {
 		return contract.ActionResult{}, fmt.Errorf("throttle usage plan %s: %w", args.UsagePlanID, err)
 	}
+	// As in lambda.limit_concurrency: change and undo from the state before
+	// the first attempt, the write from the state now.
 	prior := action.Checkpoint(ctx, current)
+	after := lowerThrottle(prior, target)
 	res := contract.ActionResult{
-		Changed: prior != target,
+		Changed: prior != after,
 		DryRun:  in.DryRun,
 		Prior:   map[string]any{"had_throttle": prior.Set, "rate_limit": prior.RateLimit, "burst_limit": int(prior.BurstLimit)},
-		Output:  map[string]any{"usage_plan_id": args.UsagePlanID, "rate_limit": target.RateLimit, "burst_limit": int(target.BurstLimit)},
+		Output:  map[string]any{"usage_plan_id": args.UsagePlanID, "rate_limit": after.RateLimit, "burst_limit": int(after.BurstLimit)},
 	}
-	switch {
-	case in.DryRun:
-		res.Changed = current != target
-		res.Summary = fmt.Sprintf("would throttle usage plan %s to %s (now %s)", args.UsagePlanID, target, current)
+	unchanged := func(t throttleState) string {
+		return fmt.Sprintf("usage plan %s already at %s req/s ≤ %s, burst %d ≤ %d: unchanged", args.UsagePlanID,
+			strconv.FormatFloat(t.RateLimit, 'f', -1, 64), strconv.FormatFloat(target.RateLimit, 'f', -1, 64), t.BurstLimit, target.BurstLimit)
+	}
+	if in.DryRun {
+		after = lowerThrottle(current, target)
+		res.Changed = current != after
+		res.Output["rate_limit"], res.Output["burst_limit"] = after.RateLimit, int(after.BurstLimit)
+		res.Summary = fmt.Sprintf("would throttle usage plan %s to %s (now %s)", args.UsagePlanID, after, current)
 		if !res.Changed {
-			res.Summary = fmt.Sprintf("usage plan %s is already throttled to %s", args.UsagePlanID, target)
+			res.Summary = unchanged(current)
 		}
 		return res, nil
-	case current != target:
-		if err := a.writeThrottle(ctx, c, args.UsagePlanID, target); err != nil {
+	}
+	if want := lowerThrottle(current, target); want != current {
+		if err := a.writeThrottle(ctx, c, args.UsagePlanID, current, want); err != nil {
 			return contract.ActionResult{}, fmt.Errorf("throttle usage plan %s: %w", args.UsagePlanID, err)
 		}
 	}
 	if !res.Changed {
-		res.Summary = fmt.Sprintf("usage plan %s is already throttled to %s", args.UsagePlanID, target)
+		res.Summary = unchanged(prior)
 		return res, nil
 	}
-	res.Summary = fmt.Sprintf("throttled usage plan %s to %s (was %s)", args.UsagePlanID, target, prior)
+	res.Summary = fmt.Sprintf("throttled usage plan %s to %s (was %s)", args.UsagePlanID, after, prior)
 	res.Undo = &contract.UndoRecord{Action: ActionRestoreUsagePlanThrottle, Args: map[string]any{
 		"usage_plan_id": args.UsagePlanID, "had_throttle": prior.Set, "prior_rate_limit": prior.RateLimit, "prior_burst_limit": int(prior.BurstLimit),
 	}}
@@ -227,7 +252,7 @@ func (a *APIGatewayActions) RestoreUsagePlanThrottle(ctx context.Context, in con
 		res.Summary = fmt.Sprintf("would restore usage plan %s to %s (now %s)", args.UsagePlanID, want, current)
 		return res, nil
 	}
-	if err := a.writeThrottle(ctx, c, args.UsagePlanID, want); err != nil {
+	if err := a.writeThrottle(ctx, c, args.UsagePlanID, current, want); err != nil {
 		return contract.ActionResult{}, fmt.Errorf("restore throttle of usage plan %s: %w", args.UsagePlanID, err)
 	}
 	res.Summary = fmt.Sprintf("restored usage plan %s to %s", args.UsagePlanID, want)

@@ -130,3 +130,68 @@ func TestDisableAPIKeyThrottleAccessDeniedNotFound(t *testing.T) {
 	_, err = act(a, ActionDisableAPIKey)(context.Background(), actionInput(map[string]any{"api_key_id": "nope"}))
 	assertNonRetryable(t, err, action.ErrNotFound, "/apikeys/nope")
 }
+
+// Rate and burst are each only ever lowered: the lower of current and
+// target is kept per field; a plan at or below both targets is left as it
+// is, with no write and nothing to undo; a plan without a throttle gets
+// the targets. Undo puts back exactly what was there.
+func TestThrottleUsagePlanNeverRaises(t *testing.T) {
+	target := map[string]any{"usage_plan_id": "plan1", "rate_limit": 2, "burst_limit": 4}
+	for _, tc := range []struct {
+		name    string
+		prior   *awsfake.Throttle
+		want    awsfake.Throttle
+		summary string
+	}{
+		{name: "below both targets", prior: &awsfake.Throttle{RateLimit: 0.5, BurstLimit: 1}, want: awsfake.Throttle{RateLimit: 0.5, BurstLimit: 1},
+			summary: "usage plan plan1 already at 0.5 req/s ≤ 2, burst 1 ≤ 4: unchanged"},
+		{name: "at both targets", prior: &awsfake.Throttle{RateLimit: 2, BurstLimit: 4}, want: awsfake.Throttle{RateLimit: 2, BurstLimit: 4},
+			summary: "usage plan plan1 already at 2 req/s ≤ 2, burst 4 ≤ 4: unchanged"},
+		{name: "at zero", prior: &awsfake.Throttle{}, want: awsfake.Throttle{},
+			summary: "usage plan plan1 already at 0 req/s ≤ 2, burst 0 ≤ 4: unchanged"},
+		{name: "rate above, burst below", prior: &awsfake.Throttle{RateLimit: 100, BurstLimit: 1}, want: awsfake.Throttle{RateLimit: 2, BurstLimit: 1},
+			summary: "throttled usage plan plan1 to 2 req/s, burst 1 (was 100 req/s, burst 1)"},
+		{name: "rate below, burst above", prior: &awsfake.Throttle{RateLimit: 1, BurstLimit: 200}, want: awsfake.Throttle{RateLimit: 1, BurstLimit: 4},
+			summary: "throttled usage plan plan1 to 1 req/s, burst 4 (was 1 req/s, burst 200)"},
+		{name: "both above", prior: &awsfake.Throttle{RateLimit: 100, BurstLimit: 200}, want: awsfake.Throttle{RateLimit: 2, BurstLimit: 4},
+			summary: "throttled usage plan plan1 to 2 req/s, burst 4 (was 100 req/s, burst 200)"},
+		{name: "no throttle", want: awsfake.Throttle{RateLimit: 2, BurstLimit: 4},
+			summary: "throttled usage plan plan1 to 2 req/s, burst 4 (was no throttle)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, undo := newTestAPIGateway(t)
+			fake.AddUsagePlan("plan1", "gold", tc.prior)
+			before := srv.State()
+			lowers := tc.prior == nil || *tc.prior != tc.want
+
+			dry := mustRun(t, act(a, ActionThrottleUsagePlan), dryRun(actionInput(target)))
+			if dry.Changed != lowers || len(mutatingOps(srv)) != 0 {
+				t.Errorf("dry run changed=%v (want %v), mutating calls %v", dry.Changed, lowers, mutatingOps(srv))
+			}
+
+			res := mustRun(t, act(a, ActionThrottleUsagePlan), actionInput(target))
+			if res.Summary != tc.summary {
+				t.Errorf("summary %q, want %q", res.Summary, tc.summary)
+			}
+			if res.Output["rate_limit"] != tc.want.RateLimit || res.Output["burst_limit"] != int(tc.want.BurstLimit) {
+				t.Errorf("output %v, want rate %v burst %d", res.Output, tc.want.RateLimit, tc.want.BurstLimit)
+			}
+			if got := fake.UsagePlanThrottle("plan1"); got == nil || *got != tc.want {
+				t.Fatalf("throttle = %+v, want %+v", got, tc.want)
+			}
+			if !lowers {
+				if res.Changed || res.Undo != nil || len(mutatingOps(srv)) != 0 {
+					t.Errorf("changed=%v undo=%v mutating calls %v, want none", res.Changed, res.Undo, mutatingOps(srv))
+				}
+				if d := before.Diff(srv.State()); d != nil {
+					t.Errorf("state changed: %v", d)
+				}
+				return
+			}
+			mustUndo(t, srv, undo, res)
+			if d := before.Diff(srv.State()); d != nil {
+				t.Errorf("after undo the state differs from before: %v", d)
+			}
+		})
+	}
+}

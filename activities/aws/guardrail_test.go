@@ -12,6 +12,7 @@ import (
 
 	"github.com/quenchhq/quench/activities/action"
 	"github.com/quenchhq/quench/internal/testing/awsfake"
+	"github.com/quenchhq/quench/workflows/contract"
 )
 
 const testGuardrailID = "gr1234567890"
@@ -126,6 +127,32 @@ func TestApplyGuardrailPolicyNeverLowers(t *testing.T) {
 	// HATE keeps output HIGH, VIOLENCE is not named and stays as it was.
 	if got["HATE"] != "MEDIUM/HIGH" || got["PROMPT_ATTACK"] != "MEDIUM/NONE" || got["VIOLENCE"] != "LOW/NONE" || len(got) != 3 {
 		t.Fatalf("filters = %v (summary %q)", got, res.Summary)
+	}
+}
+
+// Filters already at or above the requested strength (and blocking) are
+// left as they are: no UpdateGuardrail, no new version, the account's state
+// byte-identical, nothing to undo.
+func TestApplyGuardrailPolicyAtOrAboveTargetChangesNothing(t *testing.T) {
+	for _, strength := range []string{"LOW", "MEDIUM"} {
+		t.Run(strength, func(t *testing.T) {
+			srv, b := newBedrockTest(t)
+			seedGuardrail(srv) // HATE is MEDIUM in, HIGH out, blocking
+			before := srv.State()
+			in := bedrockInput("tighten", map[string]any{"guardrail_id": testGuardrailID, "strength": strength, "filters": []any{"HATE"}})
+			for _, in := range []contract.ActionInput{dryRun(in), in} {
+				res := mustRun(t, act(b, ActionApplyGuardrailPolicy), in)
+				if res.Changed || res.Undo != nil || !strings.Contains(res.Summary, "already at least "+strength) {
+					t.Errorf("dry run %v: %+v, want no change", in.DryRun, res)
+				}
+			}
+			if ops := mutatingOps(srv); len(ops) != 0 {
+				t.Errorf("mutating calls %v, want none", ops)
+			}
+			if d := before.Diff(srv.State()); d != nil {
+				t.Errorf("state changed: %v", d)
+			}
+		})
 	}
 }
 
