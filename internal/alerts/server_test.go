@@ -315,7 +315,7 @@ func TestSNS(t *testing.T) {
 			mutate: func(e *SNSEnvelope) { e.SignatureVersion = "3" }},
 		{name: "replayed a day later", file: "sns-cloudwatch-alarm.json", code: 403, reason: "older than",
 			mutate: func(e *SNSEnvelope) { e.Timestamp = "2026-11-27T20:15:03.187Z" }},
-		{name: "message that is not an alarm", file: "sns-cloudwatch-alarm.json", code: 400, reason: "neither a CloudWatch alarm",
+		{name: "message that is not an alarm", file: "sns-cloudwatch-alarm.json", code: 400, reason: "is not a CloudWatch alarm",
 			mutate: func(e *SNSEnvelope) { e.Message = `{"hello": "world"}` }},
 	}
 	for _, tt := range tests {

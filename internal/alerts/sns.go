@@ -369,16 +369,24 @@ type cloudWatchAlarm struct {
 }
 
 // ParseSNSMessage parses the Message of an SNS Notification: a CloudWatch
-// alarm, or an EventBridge event an SNS target forwarded. The caller bounds
-// the Message's nesting depth first.
+// alarm, an AWS Cost Anomaly Detection anomaly, or an EventBridge event an
+// SNS target forwarded. The caller bounds the Message's nesting depth first.
 func ParseSNSMessage(env *SNSEnvelope) ([]Alert, error) {
 	msg := []byte(env.Message)
 	var probe struct {
 		AlarmName  string `json:"AlarmName"`
 		DetailType string `json:"detail-type"`
+		AnomalyID  string `json:"anomalyId"`
 	}
 	if err := decodeJSON(msg, &probe, false, "sns Message"); err != nil {
 		return nil, err
+	}
+	if probe.AnomalyID != "" {
+		a, err := parseCostAnomaly(env, msg)
+		if err != nil {
+			return nil, err
+		}
+		return []Alert{a}, nil
 	}
 	if probe.DetailType != "" {
 		var ev eventBridgeEvent
@@ -393,7 +401,7 @@ func ParseSNSMessage(env *SNSEnvelope) ([]Alert, error) {
 		return []Alert{a}, nil
 	}
 	if probe.AlarmName == "" {
-		return nil, badRequest("sns Message is neither a CloudWatch alarm (no AlarmName) nor an EventBridge event")
+		return nil, badRequest("sns Message is not a CloudWatch alarm (no AlarmName), a cost anomaly (no anomalyId) or an EventBridge event (no detail-type)")
 	}
 	var al cloudWatchAlarm
 	if err := decodeJSON(msg, &al, false, "sns Message"); err != nil {

@@ -1,0 +1,150 @@
+package alerts
+
+import (
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/quenchhq/quench/runbooks"
+)
+
+// The secrets examples/routes.yaml names, as the senders hold them.
+const exampleEventBridgeToken = "example-eventbridge-token"
+
+var (
+	builtinOnce sync.Once
+	builtinLib  *runbooks.Library
+	builtinErr  error
+)
+
+// builtinCatalog accepts every action the built-in runbooks name, with the
+// arguments they pass. This package must not import the activities that
+// own the real catalog; what is checked here is routing and params, which
+// the real catalog does not change.
+type builtinCatalog map[string]runbooks.ActionSpec
+
+func (c builtinCatalog) Action(name string) (runbooks.ActionSpec, bool) {
+	s, ok := c[name]
+	return s, ok
+}
+
+func loadBuiltinCatalog() (builtinCatalog, error) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "runbooks", "builtin", "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	cat := builtinCatalog{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		rb, err := runbooks.Parse(f, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range rb.Steps {
+			if st.Action == "" {
+				continue
+			}
+			spec := cat[st.Action]
+			spec.Name = st.Action
+			for _, k := range slices.Sorted(maps.Keys(st.With)) {
+				if !slices.ContainsFunc(spec.Args, func(a runbooks.ArgSpec) bool { return a.Name == k }) {
+					spec.Args = append(spec.Args, runbooks.ArgSpec{Name: k, Type: "any"})
+				}
+			}
+			cat[st.Action] = spec
+		}
+	}
+	return cat, nil
+}
+
+// exampleServer serves examples/routes.yaml with the built-in runbooks, as
+// an operator deploys it, with the test SNS PKI and clock.
+func exampleServer(t *testing.T) *testServer {
+	t.Helper()
+	builtinOnce.Do(func() {
+		cat, err := loadBuiltinCatalog()
+		if err != nil {
+			builtinErr = err
+			return
+		}
+		builtinLib, builtinErr = runbooks.NewLibrary(cat)
+		if builtinErr == nil && len(builtinLib.Problems()) > 0 {
+			builtinErr = builtinLib.Problems()[0]
+		}
+	})
+	if builtinErr != nil {
+		t.Fatal(builtinErr)
+	}
+	routes, err := LoadRoutes(filepath.Join("..", "..", "examples", "routes.yaml"), builtinLib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"QUENCH_EVENTBRIDGE_TOKEN": exampleEventBridgeToken}
+	return newTestServer(t, func(c *Config) {
+		c.Routes, c.Library = routes, builtinLib
+		c.Getenv = func(k string) string { return env[k] }
+	})
+}
+
+// TestExampleRoutesTakeEachSource posts each documented payload to
+// examples/routes.yaml over HTTP and checks the route, runbook and params
+// the incident starts with.
+func TestExampleRoutesTakeEachSource(t *testing.T) {
+	tests := []struct {
+		name, path string
+		body       func(t *testing.T) []byte
+		route      string
+		runbook    string
+		// params are the ones the route sets (the runbook's defaults fill the rest).
+		params map[string]any
+		// dedup is the rendered dedup_key the incident id comes from.
+		dedup string
+	}{
+		{
+			name: "cost anomaly naming bedrock", path: "/alerts/sns",
+			body:  func(t *testing.T) []byte { return snsBody(t, "sns-cost-anomaly-bedrock.json", nil) },
+			route: "cost-anomaly-bedrock", runbook: "usage-spike",
+			params: map[string]any{"model_id": "", "principal_type": "none", "usage_plan_id": "abc123", "function_name": "chat-backend"},
+			dedup:  "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := exampleServer(t)
+			body := tt.body(t)
+			var headers map[string]string
+			if tt.path == "/alerts/eventbridge" {
+				headers = bearer(exampleEventBridgeToken)
+			}
+			code, resp, _ := ts.post(t, tt.path, body, headers)
+			if code != http.StatusAccepted {
+				t.Fatalf("status %d, want 202: %v", code, resp)
+			}
+			incs, _ := resp["incidents"].([]any)
+			if len(incs) != 1 || len(ts.starter.inputs) != 1 {
+				t.Fatalf("incidents %v (%d started), want one: %v", incs, len(ts.starter.inputs), resp)
+			}
+			got := incs[0].(map[string]any)
+			in := ts.starter.inputs[0]
+			if got["route"] != tt.route || in.Runbook.Metadata.Name != tt.runbook {
+				t.Errorf("route %v runbook %s, want %s %s", got["route"], in.Runbook.Metadata.Name, tt.route, tt.runbook)
+			}
+			for _, k := range slices.Sorted(maps.Keys(tt.params)) {
+				if !reflect.DeepEqual(in.Params[k], tt.params[k]) {
+					t.Errorf("param %s = %#v, want %#v", k, in.Params[k], tt.params[k])
+				}
+			}
+			if id := IncidentID(tt.runbook, tt.runbook+"|"+tt.dedup); in.ID != id {
+				t.Errorf("incident %s, want %s (dedup key %q)", in.ID, id, tt.dedup)
+			}
+		})
+	}
+}
