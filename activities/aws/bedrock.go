@@ -24,6 +24,8 @@ const (
 	ActionRestoreAgentAlias           = "bedrock.restore_agent_alias"
 	ActionDisableAgentKnowledgeBase   = "bedrock.disable_agent_knowledge_base"
 	ActionEnableAgentKnowledgeBase    = "bedrock.enable_agent_knowledge_base"
+	ActionDisableAgentActionGroup     = "bedrock.disable_agent_action_group"
+	ActionEnableAgentActionGroup      = "bedrock.enable_agent_action_group"
 	ActionStopIngestionJobs           = "bedrock.stop_ingestion_jobs"
 	ActionStartIngestionJob           = "bedrock.start_ingestion_job"
 	ActionApplyGuardrailPolicy        = "bedrock.apply_guardrail_policy"
@@ -32,6 +34,7 @@ const (
 	agentDraft                        = "DRAFT"
 	bedrockService                    = "bedrock"
 	publishedVersionsKeepServingKBMsg = "published agent versions are immutable and keep retrieving from this knowledge base: pause the alias (bedrock.pause_agent_alias) or deny bedrock:Retrieve* (iam.deny_role_actions) to stop production retrieval"
+	publishedVersionsKeepToolsMsg     = "published agent versions are immutable and keep this action group enabled: pause the aliases that route to them (bedrock.pause_agent_alias) to stop the tool in production"
 )
 
 // BedrockAgentAPI is the part of the bedrock-agent client the actions call.
@@ -42,6 +45,8 @@ type BedrockAgentAPI interface {
 	UpdateAgentAlias(ctx context.Context, in *bedrockagent.UpdateAgentAliasInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.UpdateAgentAliasOutput, error)
 	GetAgentKnowledgeBase(ctx context.Context, in *bedrockagent.GetAgentKnowledgeBaseInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.GetAgentKnowledgeBaseOutput, error)
 	UpdateAgentKnowledgeBase(ctx context.Context, in *bedrockagent.UpdateAgentKnowledgeBaseInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.UpdateAgentKnowledgeBaseOutput, error)
+	GetAgentActionGroup(ctx context.Context, in *bedrockagent.GetAgentActionGroupInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.GetAgentActionGroupOutput, error)
+	UpdateAgentActionGroup(ctx context.Context, in *bedrockagent.UpdateAgentActionGroupInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.UpdateAgentActionGroupOutput, error)
 	GetKnowledgeBase(ctx context.Context, in *bedrockagent.GetKnowledgeBaseInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.GetKnowledgeBaseOutput, error)
 	GetDataSource(ctx context.Context, in *bedrockagent.GetDataSourceInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.GetDataSourceOutput, error)
 	ListIngestionJobs(ctx context.Context, in *bedrockagent.ListIngestionJobsInput, opts ...func(*bedrockagent.Options)) (*bedrockagent.ListIngestionJobsOutput, error)
@@ -87,6 +92,11 @@ func (b *BedrockActions) Actions() []action.Action {
 		{Name: "agent_id", Type: "string", Required: true, Description: "the agent's id"},
 		{Name: "knowledge_base_id", Type: "string", Required: true, Description: "the knowledge base associated with the agent's DRAFT"},
 	}
+	actionGroupArgs := []runbooks.ArgSpec{
+		{Name: "agent_id", Type: "string", Required: true, Description: "the agent's id"},
+		{Name: "action_group_id", Type: "string", Required: true, Description: "the action group's id (10 characters)"},
+		{Name: "agent_version", Type: "string", Enum: []string{agentDraft}, Description: "the agent version (default DRAFT, the only one UpdateAgentActionGroup can change: published versions are immutable)"},
+	}
 	dsArgs := []runbooks.ArgSpec{
 		{Name: "knowledge_base_id", Type: "string", Required: true, Description: "the knowledge base"},
 		{Name: "data_source_id", Type: "string", Required: true, Description: "the data source whose ingestion jobs to stop"},
@@ -105,6 +115,12 @@ func (b *BedrockActions) Actions() []action.Action {
 		action.New(runbooks.ActionSpec{Name: ActionEnableAgentKnowledgeBase, Mutating: true, UndoOnly: true,
 			Description: "Undo of bedrock.disable_agent_knowledge_base: enable the knowledge base in the DRAFT and prepare the agent.",
 			Args:        kbArgs}, b.EnableAgentKnowledgeBase),
+		action.New(runbooks.ActionSpec{Name: ActionDisableAgentActionGroup, Mutating: true,
+			Description: "Disable an agent's action group (a tool it may call) in the DRAFT, resending its whole definition, and prepare the agent; undo enables it again if it was enabled. Published alias versions keep the tool: pair with bedrock.pause_agent_alias.",
+			Args:        actionGroupArgs}, b.DisableAgentActionGroup),
+		action.New(runbooks.ActionSpec{Name: ActionEnableAgentActionGroup, Mutating: true, UndoOnly: true,
+			Description: "Undo of bedrock.disable_agent_action_group: enable the action group in the DRAFT and prepare the agent.",
+			Args:        actionGroupArgs}, b.EnableAgentActionGroup),
 		action.New(runbooks.ActionSpec{Name: ActionStopIngestionJobs, Mutating: true,
 			Description: "Stop every STARTING or IN_PROGRESS ingestion job of a data source and wait until they are STOPPED.",
 			Args: append(append([]runbooks.ArgSpec{}, dsArgs...),
@@ -302,45 +318,178 @@ func (b *BedrockActions) setAgentKBState(ctx context.Context, in contract.Action
 		return contract.ActionResult{}, err
 	}
 	resource := fmt.Sprintf("knowledge base %s of agent %s (DRAFT)", args.KnowledgeBaseID, args.AgentID)
-	get := func() (*agenttypes.AgentKnowledgeBase, error) {
+	var kb *agenttypes.AgentKnowledgeBase
+	read := func() (string, error) {
 		out, err := c.GetAgentKnowledgeBase(ctx, &bedrockagent.GetAgentKnowledgeBaseInput{AgentId: aws.String(args.AgentID), AgentVersion: aws.String(agentDraft), KnowledgeBaseId: aws.String(args.KnowledgeBaseID)})
 		if err != nil {
-			return nil, AWSError(bedrockService, "GetAgentKnowledgeBase", resource, err)
+			return "", AWSError(bedrockService, "GetAgentKnowledgeBase", resource, err)
 		}
-		return out.AgentKnowledgeBase, nil
+		kb = out.AgentKnowledgeBase
+		return string(kb.KnowledgeBaseState), nil
 	}
-	cur, err := get()
+	cur, err := read()
 	if err != nil {
 		return contract.ActionResult{}, err
 	}
-	prior := agenttypes.KnowledgeBaseState(action.Checkpoint(ctx, string(cur.KnowledgeBaseState)))
-	res := contract.ActionResult{Prior: map[string]any{"knowledge_base_state": string(prior), "description": aws.ToString(cur.Description)}, DryRun: in.DryRun}
+	description := kb.Description
+	res, err := b.switchDraft(ctx, c, in, draftSwitch{agentID: args.AgentID, resource: resource, current: cur, read: read,
+		write: func() error {
+			_, err := c.UpdateAgentKnowledgeBase(ctx, &bedrockagent.UpdateAgentKnowledgeBaseInput{
+				AgentId: aws.String(args.AgentID), AgentVersion: aws.String(agentDraft), KnowledgeBaseId: aws.String(args.KnowledgeBaseID),
+				KnowledgeBaseState: target, Description: description, // resent: an update without it clears it
+			})
+			return AWSError(bedrockService, "UpdateAgentKnowledgeBase", resource, err)
+		}}, string(target))
+	res.Prior = map[string]any{"knowledge_base_state": res.Prior["state"], "description": aws.ToString(description)}
+	return res, err
+}
+
+// ---- action groups (agent tools) ----
+
+type agentActionGroupArgs struct {
+	AgentID       string `json:"agent_id"`
+	ActionGroupID string `json:"action_group_id"`
+	AgentVersion  string `json:"agent_version"`
+}
+
+func (a agentActionGroupArgs) version() string {
+	if a.AgentVersion == "" {
+		return agentDraft
+	}
+	return a.AgentVersion
+}
+
+// DisableAgentActionGroup stops an agent from calling one of its tools:
+// the action group's state becomes DISABLED in the DRAFT, which is then
+// prepared.
+func (b *BedrockActions) DisableAgentActionGroup(ctx context.Context, in contract.ActionInput, args agentActionGroupArgs) (contract.ActionResult, error) {
+	res, err := b.setActionGroupState(ctx, in, args, agenttypes.ActionGroupStateDisabled)
+	if err != nil || !res.Changed {
+		return res, err
+	}
+	res.Warnings = append(res.Warnings, publishedVersionsKeepToolsMsg)
+	res.Summary += "; " + publishedVersionsKeepToolsMsg
+	if !in.DryRun && res.Prior["action_group_state"] == string(agenttypes.ActionGroupStateEnabled) {
+		res.Undo = &contract.UndoRecord{Action: ActionEnableAgentActionGroup, Args: map[string]any{
+			"agent_id": args.AgentID, "action_group_id": args.ActionGroupID, "agent_version": args.version(),
+		}}
+	}
+	return res, nil
+}
+
+// EnableAgentActionGroup enables an action group in the DRAFT and prepares the agent.
+func (b *BedrockActions) EnableAgentActionGroup(ctx context.Context, in contract.ActionInput, args agentActionGroupArgs) (contract.ActionResult, error) {
+	return b.setActionGroupState(ctx, in, args, agenttypes.ActionGroupStateEnabled)
+}
+
+func (b *BedrockActions) setActionGroupState(ctx context.Context, in contract.ActionInput, args agentActionGroupArgs, target agenttypes.ActionGroupState) (contract.ActionResult, error) {
+	c, err := b.agentClients(ctx, in.Incident)
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	version := args.version()
+	resource := fmt.Sprintf("action group %s of agent %s (%s)", args.ActionGroupID, args.AgentID, version)
+	var g *agenttypes.AgentActionGroup
+	read := func() (string, error) {
+		out, err := c.GetAgentActionGroup(ctx, &bedrockagent.GetAgentActionGroupInput{AgentId: aws.String(args.AgentID), AgentVersion: aws.String(version), ActionGroupId: aws.String(args.ActionGroupID)})
+		if err != nil {
+			return "", AWSError(bedrockService, "GetAgentActionGroup", resource, err)
+		}
+		g = out.AgentActionGroup
+		return string(g.ActionGroupState), nil
+	}
+	cur, err := read()
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	name := aws.ToString(g.ActionGroupName)
+	if name != "" {
+		resource = fmt.Sprintf("action group %s (%s) of agent %s (%s)", args.ActionGroupID, name, args.AgentID, version)
+	}
+	var upd *bedrockagent.UpdateAgentActionGroupInput
+	res, err := b.switchDraft(ctx, c, in, draftSwitch{agentID: args.AgentID, resource: resource, current: cur, read: read,
+		check: func() error {
+			if upd, err = actionGroupUpdate(g, target); err != nil {
+				return action.NonRetryable(action.ErrValidation, fmt.Errorf("%s: %w", resource, err))
+			}
+			upd.AgentId, upd.AgentVersion, upd.ActionGroupId = aws.String(args.AgentID), aws.String(version), aws.String(args.ActionGroupID)
+			return nil
+		},
+		write: func() error {
+			_, err := c.UpdateAgentActionGroup(ctx, upd)
+			return AWSError(bedrockService, "UpdateAgentActionGroup", resource, err)
+		}}, string(target))
+	res.Prior = map[string]any{"action_group_state": res.Prior["state"], "action_group_name": name}
+	return res, err
+}
+
+// actionGroupUpdate is the UpdateAgentActionGroup request that changes only
+// g's state. The update replaces the definition (members not sent are
+// cleared), so everything GetAgentActionGroup returned is sent back; the
+// signature is returned as parentActionSignature and sent as
+// parentActionGroupSignature.
+func actionGroupUpdate(g *agenttypes.AgentActionGroup, state agenttypes.ActionGroupState) (*bedrockagent.UpdateAgentActionGroupInput, error) {
+	for field, u := range map[string]any{"actionGroupExecutor": g.ActionGroupExecutor, "apiSchema": g.ApiSchema, "functionSchema": g.FunctionSchema} {
+		if m, ok := u.(*agenttypes.UnknownUnionMember); ok {
+			// Sending it back is impossible, and leaving it out would erase it.
+			return nil, fmt.Errorf("its %s is of a kind this build of quench does not know (%q), so it cannot be resent unchanged; change the state in the Bedrock console", field, m.Tag)
+		}
+	}
+	return &bedrockagent.UpdateAgentActionGroupInput{
+		ActionGroupName: g.ActionGroupName, ActionGroupState: state,
+		ActionGroupExecutor: g.ActionGroupExecutor, ApiSchema: g.ApiSchema, FunctionSchema: g.FunctionSchema, Description: g.Description,
+		ParentActionGroupSignature: g.ParentActionSignature, ParentActionGroupSignatureParams: g.ParentActionGroupSignatureParams,
+	}, nil
+}
+
+// draftSwitch is one state in an agent's DRAFT (a knowledge base
+// association, an action group) that an update changes and PrepareAgent
+// makes live in the DRAFT.
+type draftSwitch struct {
+	agentID  string
+	resource string
+	current  string                 // the state read just now
+	read     func() (string, error) // reads the state again, to verify the write
+	// check, when set, refuses a change the write could not make; it runs
+	// before a dry run answers, so the plan promises nothing the run cannot do.
+	check func() error
+	write func() error // sets the target state
+}
+
+// switchDraft moves sw to target and prepares the agent. The result's
+// Prior["state"] is the state before the incident: on a retry, the one the
+// first attempt read (its checkpoint), not this attempt's own change.
+func (b *BedrockActions) switchDraft(ctx context.Context, c BedrockAgentAPI, in contract.ActionInput, sw draftSwitch, target string) (contract.ActionResult, error) {
+	prior := action.Checkpoint(ctx, sw.current)
+	res := contract.ActionResult{Prior: map[string]any{"state": prior}, DryRun: in.DryRun}
 	if prior == target {
-		res.Summary = fmt.Sprintf("%s already %s; nothing to do", resource, target)
+		res.Summary = fmt.Sprintf("%s already %s; nothing to do", sw.resource, target)
 		return res, nil
 	}
 	res.Changed = true
-	if in.DryRun {
-		res.Summary = fmt.Sprintf("would set %s %s → %s and prepare the agent", resource, prior, target)
-		return res, nil
-	}
-	if cur.KnowledgeBaseState != target { // an earlier attempt may have written already
-		if _, err := c.UpdateAgentKnowledgeBase(ctx, &bedrockagent.UpdateAgentKnowledgeBaseInput{
-			AgentId: aws.String(args.AgentID), AgentVersion: aws.String(agentDraft), KnowledgeBaseId: aws.String(args.KnowledgeBaseID),
-			KnowledgeBaseState: target, Description: cur.Description, // resent: an update without it clears it
-		}); err != nil {
-			return contract.ActionResult{}, AWSError(bedrockService, "UpdateAgentKnowledgeBase", resource, err)
+	if sw.check != nil {
+		if err := sw.check(); err != nil {
+			return contract.ActionResult{}, err
 		}
 	}
-	if err := b.prepareAgent(ctx, c, args.AgentID); err != nil {
+	if in.DryRun {
+		res.Summary = fmt.Sprintf("would set %s %s → %s and prepare the agent", sw.resource, prior, target)
+		return res, nil
+	}
+	if sw.current != target { // an earlier attempt may have written already
+		if err := sw.write(); err != nil {
+			return contract.ActionResult{}, err
+		}
+	}
+	if err := b.prepareAgent(ctx, c, sw.agentID); err != nil {
 		return contract.ActionResult{}, err
 	}
-	if after, err := get(); err != nil {
+	if after, err := sw.read(); err != nil {
 		return contract.ActionResult{}, err
-	} else if after.KnowledgeBaseState != target {
-		return contract.ActionResult{}, fmt.Errorf("verify %s: state is %s after the update, want %s", resource, after.KnowledgeBaseState, target)
+	} else if after != target {
+		return contract.ActionResult{}, fmt.Errorf("verify %s: state is %s after the update, want %s", sw.resource, after, target)
 	}
-	res.Summary = fmt.Sprintf("set %s %s → %s and prepared the agent", resource, prior, target)
+	res.Summary = fmt.Sprintf("set %s %s → %s and prepared the agent", sw.resource, prior, target)
 	return res, nil
 }
 

@@ -363,3 +363,182 @@ func TestBedrockBuiltinRunbooksValidate(t *testing.T) {
 		}
 	}
 }
+
+func actionGroupArgsMap(id string) map[string]any {
+	return map[string]any{"agent_id": testAgentID, "action_group_id": id}
+}
+
+// stateChanges lists "resource path" for every value that differs, except
+// the stamps AWS writes on every update and prepare (they cannot come back).
+func stateChanges(before, after awsfake.State) []string {
+	stamps := map[string]bool{"updatedAt": true, "UpdatedAt": true, "PreparedAt": true}
+	var out []string
+	for _, ch := range before.Diff(after) {
+		if !stamps[ch.Path] {
+			out = append(out, ch.Resource+" "+ch.Path)
+		}
+	}
+	return out
+}
+
+func TestDisableAgentActionGroupContainIdempotentUndo(t *testing.T) {
+	ctx := context.Background()
+	srv, b := newBedrockTest(t)
+	ba := fakeBedrockAgent(srv)
+	before := srv.State()
+
+	res, err := act(b, ActionDisableAgentActionGroup)(ctx, bedrockInput("disable-tool", actionGroupArgsMap(testActionGroupID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _ := ba.Agent(testAgentID)
+	if !res.Changed || ba.ActionGroupState(testAgentID, "DRAFT", testActionGroupID) != agenttypes.ActionGroupStateDisabled || agent.AgentStatus != agenttypes.AgentStatusPrepared {
+		t.Fatalf("after disable: changed=%v state=%s agent=%s", res.Changed, ba.ActionGroupState(testAgentID, "DRAFT", testActionGroupID), agent.AgentStatus)
+	}
+	// The update replaces the definition: executor, schema, name and
+	// description must have been resent unchanged.
+	if got, want := stateChanges(before, srv.State()), []string{"bedrock-agent/agent-action-group/" + testAgentID + "/DRAFT/" + testActionGroupID + " actionGroupState"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("changes after disable = %v, want only %v", got, want)
+	}
+	if ops := mutatingOps(srv); !reflect.DeepEqual(ops, []string{"UpdateAgentActionGroup", "PrepareAgent"}) {
+		t.Fatalf("mutating calls = %v", ops)
+	}
+	if res.Prior["action_group_state"] != "ENABLED" || res.Prior["action_group_name"] != "refunds" {
+		t.Fatalf("prior = %v", res.Prior)
+	}
+	wantUndo := &contract.UndoRecord{Action: ActionEnableAgentActionGroup, Args: map[string]any{"agent_id": testAgentID, "action_group_id": testActionGroupID, "agent_version": "DRAFT"}}
+	if !reflect.DeepEqual(res.Undo, wantUndo) {
+		t.Fatalf("undo = %+v, want %+v", res.Undo, wantUndo)
+	}
+	if !strings.Contains(res.Summary, "published agent versions") || len(res.Warnings) == 0 {
+		t.Fatalf("summary does not warn that published versions keep the tool: %q", res.Summary)
+	}
+
+	srv.ResetCalls()
+	again, err := act(b, ActionDisableAgentActionGroup)(ctx, bedrockInput("disable-tool", actionGroupArgsMap(testActionGroupID)))
+	if err != nil || again.Changed || again.Undo != nil || len(srv.MutatingCalls()) != 0 {
+		t.Fatalf("second disable: %+v %v mutating=%v", again, err, mutatingOps(srv))
+	}
+
+	mustUndo(t, srv, bedrockUndos(b), res)
+	if got := stateChanges(before, srv.State()); len(got) != 0 {
+		t.Fatalf("after undo the account differs from before in %v", got)
+	}
+	if a, _ := ba.Agent(testAgentID); a.AgentStatus != agenttypes.AgentStatusPrepared {
+		t.Fatalf("agent %s after undo", a.AgentStatus)
+	}
+}
+
+// Every kind of action group comes back from the update as it was: a
+// function schema with return of control, and a built-in signature whose
+// request name differs from its resource name.
+func TestDisableAgentActionGroupKeepsEveryDefinition(t *testing.T) {
+	groups := map[string]agenttypes.AgentActionGroup{
+		"functions": {ActionGroupName: aws.String("lookup"), Description: aws.String("look orders up"),
+			ActionGroupExecutor: &agenttypes.ActionGroupExecutorMemberCustomControl{Value: agenttypes.CustomControlMethodReturnControl},
+			FunctionSchema: &agenttypes.FunctionSchemaMemberFunctions{Value: []agenttypes.Function{{Name: aws.String("get_order"), Description: aws.String("one order"),
+				RequireConfirmation: agenttypes.RequireConfirmationEnabled,
+				Parameters:          map[string]agenttypes.ParameterDetail{"order_id": {Type: agenttypes.TypeString, Required: aws.Bool(true), Description: aws.String("the id")}}}}}},
+		"s3 schema": {ActionGroupName: aws.String("tickets"),
+			ActionGroupExecutor: &agenttypes.ActionGroupExecutorMemberLambda{Value: "arn:aws:lambda:us-east-1:123456789012:function:tickets"},
+			ApiSchema:           &agenttypes.APISchemaMemberS3{Value: agenttypes.S3Identifier{S3BucketName: aws.String("schemas"), S3ObjectKey: aws.String("tickets.yaml")}}},
+		"user input": {ActionGroupName: aws.String("ask-user"), ParentActionSignature: agenttypes.ActionGroupSignatureAmazonUserinput},
+		"computer use": {ActionGroupName: aws.String("bash"), ParentActionSignature: agenttypes.ActionGroupSignatureAnthropicBash,
+			ParentActionGroupSignatureParams: map[string]string{"type": "bash_20241022"}},
+	}
+	for name, g := range groups {
+		t.Run(name, func(t *testing.T) {
+			srv, b := newBedrockTest(t)
+			g.AgentId, g.ActionGroupId = aws.String(testAgentID), aws.String("AG00000099")
+			fakeBedrockAgent(srv).AddAgentActionGroup(g)
+			before := srv.State()
+			res := mustRun(t, act(b, ActionDisableAgentActionGroup), bedrockInput("disable-tool", actionGroupArgsMap("AG00000099")))
+			if got, want := stateChanges(before, srv.State()), []string{"bedrock-agent/agent-action-group/" + testAgentID + "/DRAFT/AG00000099 actionGroupState"}; !reflect.DeepEqual(got, want) {
+				t.Fatalf("changes after disable = %v, want only %v", got, want)
+			}
+			mustUndo(t, srv, bedrockUndos(b), res)
+			if got := stateChanges(before, srv.State()); len(got) != 0 {
+				t.Fatalf("after undo the account differs from before in %v", got)
+			}
+		})
+	}
+}
+
+func TestDisableAgentActionGroupAlreadyDisabledHasNoUndo(t *testing.T) {
+	srv, b := newBedrockTest(t)
+	fakeBedrockAgent(srv).AddAgentActionGroup(agenttypes.AgentActionGroup{AgentId: aws.String(testAgentID), ActionGroupId: aws.String("AGOFF00001"), ActionGroupName: aws.String("old"),
+		ActionGroupState: agenttypes.ActionGroupStateDisabled, ActionGroupExecutor: &agenttypes.ActionGroupExecutorMemberLambda{Value: "arn:aws:lambda:us-east-1:123456789012:function:old"}})
+	res, err := act(b, ActionDisableAgentActionGroup)(context.Background(), bedrockInput("disable-tool", actionGroupArgsMap("AGOFF00001")))
+	// Rollback must not enable a tool that was off before the incident.
+	if err != nil || res.Changed || res.Undo != nil || len(srv.MutatingCalls()) != 0 || !strings.Contains(res.Summary, "already DISABLED") {
+		t.Fatalf("res=%+v err=%v mutating=%v", res, err, mutatingOps(srv))
+	}
+}
+
+func TestDisableAgentActionGroupDryRunAccessDeniedPublishedVersion(t *testing.T) {
+	ctx := context.Background()
+	t.Run("dry run", func(t *testing.T) {
+		srv, b := newBedrockTest(t)
+		res, err := act(b, ActionDisableAgentActionGroup)(ctx, dryRun(bedrockInput("disable-tool", actionGroupArgsMap(testActionGroupID))))
+		if err != nil || !res.Changed || !res.DryRun || res.Undo != nil || !strings.HasPrefix(res.Summary, "would set action group "+testActionGroupID+" (refunds)") || len(srv.MutatingCalls()) != 0 {
+			t.Fatalf("res=%+v err=%v mutating=%v", res, err, mutatingOps(srv))
+		}
+	})
+	t.Run("access denied", func(t *testing.T) {
+		srv, b := newBedrockTest(t)
+		srv.InjectFault(awsfake.Fault{Operation: "UpdateAgentActionGroup", Code: "AccessDeniedException", Status: 403, Times: 5})
+		_, err := act(b, ActionDisableAgentActionGroup)(ctx, bedrockInput("disable-tool", actionGroupArgsMap(testActionGroupID)))
+		assertNonRetryable(t, err, action.ErrAccessDenied, "bedrock:UpdateAgentActionGroup")
+		if n := countCalls(srv, "UpdateAgentActionGroup"); n != 1 {
+			t.Fatalf("calls = %d, want 1", n)
+		}
+	})
+	t.Run("published version", func(t *testing.T) {
+		srv, b := newBedrockTest(t)
+		args := actionGroupArgsMap(testActionGroupID)
+		args["agent_version"] = "3"
+		_, err := act(b, ActionDisableAgentActionGroup)(ctx, bedrockInput("disable-tool", args))
+		assertNonRetryable(t, err, action.ErrInvalidArgument, "agent_version", "DRAFT")
+		if n := len(srv.Calls()); n != 0 {
+			t.Fatalf("%d AWS calls for a version that cannot change", n)
+		}
+	})
+}
+
+// A retried attempt must undo to what the first attempt saw, not to its own change.
+func TestDisableAgentActionGroupRetryKeepsFirstAttemptsPrior(t *testing.T) {
+	srv, b := newBedrockTest(t)
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(act(b, ActionDisableAgentActionGroup), activityOptions(ActionDisableAgentActionGroup))
+	// The first attempt wrote DISABLED and died before preparing the agent.
+	if _, err := act(b, ActionDisableAgentActionGroup)(context.Background(), bedrockInput("disable-tool", actionGroupArgsMap(testActionGroupID))); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetCalls()
+	in := bedrockInput("disable-tool", actionGroupArgsMap(testActionGroupID))
+	in.Checkpoint = json.RawMessage(`"ENABLED"`)
+	val, err := env.ExecuteActivity(ActionDisableAgentActionGroup, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res contract.ActionResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || res.Undo == nil || res.Undo.Action != ActionEnableAgentActionGroup {
+		t.Fatalf("retry result = %+v", res)
+	}
+	if n := countCalls(srv, "UpdateAgentActionGroup"); n != 0 {
+		t.Fatalf("retry wrote again (%d UpdateAgentActionGroup calls)", n)
+	}
+}
+
+func TestActionGroupUpdateRefusesWhatItCannotResend(t *testing.T) {
+	g := &agenttypes.AgentActionGroup{ActionGroupName: aws.String("future"), ActionGroupState: agenttypes.ActionGroupStateEnabled,
+		ActionGroupExecutor: &agenttypes.UnknownUnionMember{Tag: "mcpServer", Value: []byte(`"x"`)}}
+	_, err := actionGroupUpdate(g, agenttypes.ActionGroupStateDisabled)
+	if err == nil || !strings.Contains(err.Error(), "actionGroupExecutor") || !strings.Contains(err.Error(), "mcpServer") {
+		t.Fatalf("err = %v, want a refusal naming the unknown executor", err)
+	}
+}

@@ -35,6 +35,8 @@ const (
 	testAliasID = "LIVE000001"
 	testKBID    = "KB00000001"
 	testDSID    = "DS00000001"
+	// testActionGroupID is an enabled Lambda tool with an inline OpenAPI schema.
+	testActionGroupID = "AG00000001"
 )
 
 // newBedrockTest starts a fake AWS seeded with one agent (alias routed to
@@ -57,6 +59,10 @@ func newBedrockTest(t *testing.T) (*awsfake.Server, *BedrockActions) {
 		DataDeletionPolicy: agenttypes.DataDeletionPolicyRetain,
 		DataSourceConfiguration: &agenttypes.DataSourceConfiguration{Type: agenttypes.DataSourceTypeS3,
 			S3Configuration: &agenttypes.S3DataSourceConfiguration{BucketArn: aws.String("arn:aws:s3:::docs-bucket"), InclusionPrefixes: []string{"public/"}}}})
+	ba.AddAgentActionGroup(agenttypes.AgentActionGroup{AgentId: aws.String(testAgentID), ActionGroupId: aws.String(testActionGroupID), ActionGroupName: aws.String("refunds"),
+		Description:         aws.String("issue refunds to customers"),
+		ActionGroupExecutor: &agenttypes.ActionGroupExecutorMemberLambda{Value: "arn:aws:lambda:us-east-1:123456789012:function:refunds"},
+		ApiSchema:           &agenttypes.APISchemaMemberPayload{Value: `{"openapi":"3.0.0","paths":{"/refund":{"post":{"operationId":"refund"}}}}`}})
 	b := NewBedrockActions(p)
 	b.Poll = testPoll
 	return srv, b
@@ -70,6 +76,7 @@ func bedrockInput(step string, args map[string]any) contract.ActionInput {
 func bedrockUndos(b *BedrockActions) map[string]action.Func {
 	return map[string]action.Func{
 		ActionRestoreAgentAlias: act(b, ActionRestoreAgentAlias), ActionEnableAgentKnowledgeBase: act(b, ActionEnableAgentKnowledgeBase),
-		ActionStartIngestionJob: act(b, ActionStartIngestionJob), ActionRestoreGuardrail: act(b, ActionRestoreGuardrail),
+		ActionEnableAgentActionGroup: act(b, ActionEnableAgentActionGroup),
+		ActionStartIngestionJob:      act(b, ActionStartIngestionJob), ActionRestoreGuardrail: act(b, ActionRestoreGuardrail),
 	}
 }

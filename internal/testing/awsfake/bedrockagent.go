@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ const bedrockAccount = "123456789012"
 
 // BedrockAgent is the fake bedrock-agent control plane (restJson1): agents,
 // aliases, the knowledge bases associated with agents, knowledge bases, data
-// sources and ingestion jobs.
+// sources and ingestion jobs, and the action groups of agents.
 //
 // Transitional states settle the way AWS's do, after some reads: an alias
 // updated with UpdateAgentAlias reads UPDATING for SettleAfter GetAgentAlias
@@ -39,12 +40,15 @@ type BedrockAgent struct {
 	agents      map[string]*fakeAgent
 	aliases     map[string]*fakeAlias                     // agentID/aliasID
 	agentKBs    map[string]*agenttypes.AgentKnowledgeBase // agentID/version/kbID
-	kbs         map[string]*agenttypes.KnowledgeBase
-	dataSources map[string]*agenttypes.DataSource // kbID/dsID
-	jobs        map[string][]*fakeJob             // kbID/dsID, in start order
-	jobTokens   map[string]string                 // clientToken -> job id
-	nextJob     int
-	now         func() time.Time
+	// actionGroups are kept in their wire form (agentID/version/groupID):
+	// executor and schemas are unions the SDK types cannot encode as JSON.
+	actionGroups map[string]map[string]any
+	kbs          map[string]*agenttypes.KnowledgeBase
+	dataSources  map[string]*agenttypes.DataSource // kbID/dsID
+	jobs         map[string][]*fakeJob             // kbID/dsID, in start order
+	jobTokens    map[string]string                 // clientToken -> job id
+	nextJob      int
+	now          func() time.Time
 }
 
 type fakeAgent struct {
@@ -65,15 +69,16 @@ type fakeJob struct {
 // RegisterBedrockAgent adds an empty bedrock-agent service to srv.
 func RegisterBedrockAgent(srv *Server) *BedrockAgent {
 	b := &BedrockAgent{
-		settleAfter: 1,
-		agents:      map[string]*fakeAgent{},
-		aliases:     map[string]*fakeAlias{},
-		agentKBs:    map[string]*agenttypes.AgentKnowledgeBase{},
-		kbs:         map[string]*agenttypes.KnowledgeBase{},
-		dataSources: map[string]*agenttypes.DataSource{},
-		jobs:        map[string][]*fakeJob{},
-		jobTokens:   map[string]string{},
-		now:         func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		settleAfter:  1,
+		agents:       map[string]*fakeAgent{},
+		aliases:      map[string]*fakeAlias{},
+		agentKBs:     map[string]*agenttypes.AgentKnowledgeBase{},
+		actionGroups: map[string]map[string]any{},
+		kbs:          map[string]*agenttypes.KnowledgeBase{},
+		dataSources:  map[string]*agenttypes.DataSource{},
+		jobs:         map[string][]*fakeJob{},
+		jobTokens:    map[string]string{},
+		now:          func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		routes: []bedrockRoute{
 			newBedrockRoute(http.MethodGet, "/agents/{agentId}", "GetAgent"),
 			newBedrockRoute(http.MethodPost, "/agents/{agentId}", "PrepareAgent"),
@@ -81,6 +86,8 @@ func RegisterBedrockAgent(srv *Server) *BedrockAgent {
 			newBedrockRoute(http.MethodPut, "/agents/{agentId}/agentaliases/{agentAliasId}", "UpdateAgentAlias"),
 			newBedrockRoute(http.MethodGet, "/agents/{agentId}/agentversions/{agentVersion}/knowledgebases/{knowledgeBaseId}", "GetAgentKnowledgeBase"),
 			newBedrockRoute(http.MethodPut, "/agents/{agentId}/agentversions/{agentVersion}/knowledgebases/{knowledgeBaseId}", "UpdateAgentKnowledgeBase"),
+			newBedrockRoute(http.MethodGet, "/agents/{agentId}/agentversions/{agentVersion}/actiongroups/{actionGroupId}", "GetAgentActionGroup"),
+			newBedrockRoute(http.MethodPut, "/agents/{agentId}/agentversions/{agentVersion}/actiongroups/{actionGroupId}", "UpdateAgentActionGroup"),
 			newBedrockRoute(http.MethodGet, "/knowledgebases/{knowledgeBaseId}", "GetKnowledgeBase"),
 			newBedrockRoute(http.MethodGet, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}", "GetDataSource"),
 			newBedrockRoute(http.MethodPost, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}/ingestionjobs", "ListIngestionJobs"),
@@ -275,7 +282,7 @@ func (b *BedrockAgent) Operation(r *http.Request) string {
 // Mutating implements ServiceHandler.
 func (b *BedrockAgent) Mutating(op string) bool {
 	switch op {
-	case "PrepareAgent", "UpdateAgentAlias", "UpdateAgentKnowledgeBase", "StopIngestionJob", "StartIngestionJob":
+	case "PrepareAgent", "UpdateAgentAlias", "UpdateAgentKnowledgeBase", "UpdateAgentActionGroup", "StopIngestionJob", "StartIngestionJob":
 		return true
 	}
 	return false
@@ -339,6 +346,17 @@ func (b *BedrockAgent) Serve(w http.ResponseWriter, r *http.Request, op string) 
 		bedrockWriteJSON(w, http.StatusOK, bedrockagent.GetAgentKnowledgeBaseOutput{AgentKnowledgeBase: kb})
 	case "UpdateAgentKnowledgeBase":
 		b.updateAgentKB(w, r, v)
+	case "GetAgentActionGroup":
+		if _, ok := b.agent(w, v["agentId"]); !ok {
+			return
+		}
+		g, ok := b.actionGroup(w, v)
+		if !ok {
+			return
+		}
+		bedrockWriteJSON(w, http.StatusOK, map[string]any{"agentActionGroup": g})
+	case "UpdateAgentActionGroup":
+		b.updateActionGroup(w, r, v)
 	case "GetKnowledgeBase":
 		kb, ok := b.kbs[v["knowledgeBaseId"]]
 		if !ok {
@@ -765,4 +783,170 @@ func bedrockLowerKeys(v any) any {
 		return out
 	}
 	return v
+}
+
+// ---- action groups ----
+
+// AddAgentActionGroup seeds an action group of an agent version (DRAFT
+// unless set; ENABLED unless set). It is stored as GetAgentActionGroup
+// returns it on the wire.
+func (b *BedrockAgent) AddAgentActionGroup(g agenttypes.AgentActionGroup) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if g.AgentVersion == nil {
+		g.AgentVersion = aws.String("DRAFT")
+	}
+	if g.ActionGroupState == "" {
+		g.ActionGroupState = agenttypes.ActionGroupStateEnabled
+	}
+	if g.CreatedAt == nil {
+		g.CreatedAt = &now
+	}
+	if g.UpdatedAt == nil {
+		g.UpdatedAt = &now
+	}
+	b.actionGroups[agentKBKey(aws.ToString(g.AgentId), aws.ToString(g.AgentVersion), aws.ToString(g.ActionGroupId))] = actionGroupWire(g)
+}
+
+// ActionGroupState returns the state of an action group of an agent
+// version, "" when there is none.
+func (b *BedrockAgent) ActionGroupState(agentID, version, groupID string) agenttypes.ActionGroupState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	g := b.actionGroups[agentKBKey(agentID, version, groupID)]
+	s, _ := g["actionGroupState"].(string)
+	return agenttypes.ActionGroupState(s)
+}
+
+// actionGroupWire encodes an action group as restJson1 does: the executor
+// and the schemas are unions whose one member names itself.
+func actionGroupWire(g agenttypes.AgentActionGroup) map[string]any {
+	exec, api, fn := g.ActionGroupExecutor, g.ApiSchema, g.FunctionSchema
+	g.ActionGroupExecutor, g.ApiSchema, g.FunctionSchema = nil, nil, nil
+	doc := bedrockWire(g).(map[string]any)
+	switch v := exec.(type) {
+	case *agenttypes.ActionGroupExecutorMemberLambda:
+		doc["actionGroupExecutor"] = map[string]any{"lambda": v.Value}
+	case *agenttypes.ActionGroupExecutorMemberCustomControl:
+		doc["actionGroupExecutor"] = map[string]any{"customControl": string(v.Value)}
+	}
+	switch v := api.(type) {
+	case *agenttypes.APISchemaMemberPayload:
+		doc["apiSchema"] = map[string]any{"payload": v.Value}
+	case *agenttypes.APISchemaMemberS3:
+		doc["apiSchema"] = map[string]any{"s3": bedrockWire(v.Value)}
+	}
+	if v, ok := fn.(*agenttypes.FunctionSchemaMemberFunctions); ok {
+		doc["functionSchema"] = map[string]any{"functions": bedrockWire(v.Value)}
+	}
+	return doc
+}
+
+func (b *BedrockAgent) actionGroup(w http.ResponseWriter, v map[string]string) (map[string]any, bool) {
+	g, ok := b.actionGroups[agentKBKey(v["agentId"], v["agentVersion"], v["actionGroupId"])]
+	if !ok {
+		bedrockWriteError(w, http.StatusNotFound, "ResourceNotFoundException", fmt.Sprintf("Action group %s of agent %s version %s not found", v["actionGroupId"], v["agentId"], v["agentVersion"]))
+	}
+	return g, ok
+}
+
+var actionGroupNameRE = regexp.MustCompile(`^([0-9a-zA-Z][_-]?){1,100}$`)
+
+// unionMembers lists the members each union of UpdateAgentActionGroup may carry.
+var unionMembers = map[string][]string{
+	"actionGroupExecutor": {"lambda", "customControl"},
+	"apiSchema":           {"payload", "s3"},
+	"functionSchema":      {"functions"},
+}
+
+// updateActionGroup replaces an action group's definition as
+// UpdateAgentActionGroup does: members not sent are cleared, which is why
+// a caller changing only the state must resend the whole definition.
+func (b *BedrockAgent) updateActionGroup(w http.ResponseWriter, r *http.Request, v map[string]string) {
+	var in map[string]any
+	if err := bedrockReadJSON(r, &in); err != nil {
+		bedrockWriteError(w, http.StatusBadRequest, "ValidationException", err.Error())
+		return
+	}
+	invalid := func(format string, args ...any) {
+		bedrockWriteError(w, http.StatusBadRequest, "ValidationException", fmt.Sprintf(format, args...))
+	}
+	a, ok := b.agent(w, v["agentId"])
+	if !ok {
+		return
+	}
+	if v["agentVersion"] != "DRAFT" {
+		invalid("1 validation error detected: Value '%s' at 'agentVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: ^DRAFT$", v["agentVersion"])
+		return
+	}
+	cur, ok := b.actionGroup(w, v)
+	if !ok {
+		return
+	}
+	name, _ := in["actionGroupName"].(string)
+	if !actionGroupNameRE.MatchString(name) {
+		invalid("1 validation error detected: Value '%s' at 'actionGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-zA-Z][_-]?){1,100}$", name)
+		return
+	}
+	state, _ := in["actionGroupState"].(string)
+	switch agenttypes.ActionGroupState(state) {
+	case "":
+		state = string(agenttypes.ActionGroupStateEnabled) // the API default
+	case agenttypes.ActionGroupStateEnabled, agenttypes.ActionGroupStateDisabled:
+	default:
+		invalid("1 validation error detected: Value '%s' at 'actionGroupState' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]", state)
+		return
+	}
+	for field, members := range unionMembers {
+		u, present := in[field]
+		if !present {
+			continue
+		}
+		m, isObj := u.(map[string]any)
+		if !isObj || len(m) != 1 {
+			invalid("%s is a union: exactly one of %s must be set", field, strings.Join(members, ", "))
+			return
+		}
+		for k := range m {
+			if !slices.Contains(members, k) {
+				invalid("%s: unknown member %q", field, k)
+				return
+			}
+		}
+	}
+	if in["apiSchema"] != nil && in["functionSchema"] != nil {
+		invalid("Specify either apiSchema or functionSchema for action group %s, not both", name)
+		return
+	}
+	if in["parentActionGroupSignature"] != nil {
+		for _, f := range []string{"description", "apiSchema", "actionGroupExecutor"} {
+			if in[f] != nil {
+				invalid("%s must be empty for an action group with parentActionGroupSignature %v", f, in["parentActionGroupSignature"])
+				return
+			}
+		}
+	}
+	now := aws.Time(b.now())
+	next := map[string]any{
+		"agentId": cur["agentId"], "agentVersion": cur["agentVersion"], "actionGroupId": cur["actionGroupId"], "createdAt": cur["createdAt"],
+		"actionGroupName": name, "actionGroupState": state, "updatedAt": now.Format(time.RFC3339Nano),
+	}
+	if t, ok := cur["clientToken"]; ok {
+		next["clientToken"] = t
+	}
+	for _, f := range []string{"actionGroupExecutor", "apiSchema", "functionSchema", "description", "parentActionGroupSignatureParams"} {
+		if val, ok := in[f]; ok && val != nil && val != "" {
+			next[f] = val
+		}
+	}
+	// The request names it parentActionGroupSignature, the resource parentActionSignature.
+	if sig, ok := in["parentActionGroupSignature"].(string); ok && sig != "" {
+		next["parentActionSignature"] = sig
+	}
+	b.actionGroups[agentKBKey(v["agentId"], v["agentVersion"], v["actionGroupId"])] = next
+	// Changing the DRAFT makes the agent need preparing again.
+	a.agent.AgentStatus = agenttypes.AgentStatusNotPrepared
+	a.agent.UpdatedAt = now
+	bedrockWriteJSON(w, http.StatusOK, map[string]any{"agentActionGroup": next})
 }

@@ -3,6 +3,7 @@ package awsfake_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -180,5 +181,80 @@ func TestBedrockAgentNotFoundAndFaults(t *testing.T) {
 	calls := srv.Calls()
 	if last := calls[len(calls)-1]; last.Service != "bedrock-agent" || last.Operation != "GetAgent" || !last.Faulted {
 		t.Fatalf("last call = %+v", last)
+	}
+}
+
+func TestBedrockAgentActionGroupRoundTripsThroughTheSDK(t *testing.T) {
+	ctx := context.Background()
+	srv, ba, c := newAgentFake(t)
+	ba.AddAgentActionGroup(agenttypes.AgentActionGroup{AgentId: aws.String("AGENT00001"), ActionGroupId: aws.String("AG00000001"), ActionGroupName: aws.String("refunds"),
+		Description:         aws.String("issue refunds"),
+		ActionGroupExecutor: &agenttypes.ActionGroupExecutorMemberLambda{Value: "arn:aws:lambda:us-east-1:123456789012:function:refunds"},
+		ApiSchema:           &agenttypes.APISchemaMemberS3{Value: agenttypes.S3Identifier{S3BucketName: aws.String("schemas"), S3ObjectKey: aws.String("refunds.yaml")}}})
+	ba.AddAgentActionGroup(agenttypes.AgentActionGroup{AgentId: aws.String("AGENT00001"), ActionGroupId: aws.String("AG00000002"), ActionGroupName: aws.String("ask-user"),
+		ParentActionSignature: agenttypes.ActionGroupSignatureAmazonUserinput})
+	get := func(id string) *agenttypes.AgentActionGroup {
+		t.Helper()
+		out, err := c.GetAgentActionGroup(ctx, &bedrockagent.GetAgentActionGroupInput{AgentId: aws.String("AGENT00001"), AgentVersion: aws.String("DRAFT"), ActionGroupId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.AgentActionGroup
+	}
+	g := get("AG00000001")
+	exec, ok := g.ActionGroupExecutor.(*agenttypes.ActionGroupExecutorMemberLambda)
+	s3, ok2 := g.ApiSchema.(*agenttypes.APISchemaMemberS3)
+	if !ok || !ok2 || exec.Value != "arn:aws:lambda:us-east-1:123456789012:function:refunds" || aws.ToString(s3.Value.S3ObjectKey) != "refunds.yaml" ||
+		g.ActionGroupState != agenttypes.ActionGroupStateEnabled || g.CreatedAt == nil {
+		t.Fatalf("action group = %+v", g)
+	}
+	before := srv.State()
+
+	// The whole definition resent with DISABLED changes only the state (and the stamp).
+	if _, err := c.UpdateAgentActionGroup(ctx, &bedrockagent.UpdateAgentActionGroupInput{AgentId: aws.String("AGENT00001"), AgentVersion: aws.String("DRAFT"), ActionGroupId: aws.String("AG00000001"),
+		ActionGroupName: g.ActionGroupName, Description: g.Description, ActionGroupExecutor: g.ActionGroupExecutor, ApiSchema: g.ApiSchema, ActionGroupState: agenttypes.ActionGroupStateDisabled}); err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for _, ch := range before.Diff(srv.State()) {
+		changed = append(changed, ch.Resource+" "+ch.Path)
+	}
+	want := []string{"bedrock-agent/agent-action-group/AGENT00001/DRAFT/AG00000001 actionGroupState", "bedrock-agent/agent-action-group/AGENT00001/DRAFT/AG00000001 updatedAt",
+		"bedrock-agent/agent/AGENT00001 AgentStatus", "bedrock-agent/agent/AGENT00001 UpdatedAt"}
+	if !slices.Equal(changed, want) {
+		t.Fatalf("changes = %v, want %v", changed, want)
+	}
+	if ba.ActionGroupState("AGENT00001", "DRAFT", "AG00000001") != agenttypes.ActionGroupStateDisabled {
+		t.Fatal("not disabled")
+	}
+
+	// Members not sent are cleared, as AWS does: the reason callers round-trip.
+	if _, err := c.UpdateAgentActionGroup(ctx, &bedrockagent.UpdateAgentActionGroupInput{AgentId: aws.String("AGENT00001"), AgentVersion: aws.String("DRAFT"), ActionGroupId: aws.String("AG00000001"),
+		ActionGroupName: g.ActionGroupName, ActionGroupState: agenttypes.ActionGroupStateEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	if g := get("AG00000001"); g.ApiSchema != nil || g.ActionGroupExecutor != nil || g.Description != nil {
+		t.Fatalf("partial update kept %+v", g)
+	}
+
+	// The built-in signature comes back as parentActionSignature and is sent as parentActionGroupSignature.
+	u := get("AG00000002")
+	if u.ParentActionSignature != agenttypes.ActionGroupSignatureAmazonUserinput {
+		t.Fatalf("parent signature = %q", u.ParentActionSignature)
+	}
+	var ve *agenttypes.ValidationException
+	_, err := c.UpdateAgentActionGroup(ctx, &bedrockagent.UpdateAgentActionGroupInput{AgentId: aws.String("AGENT00001"), AgentVersion: aws.String("DRAFT"), ActionGroupId: aws.String("AG00000002"),
+		ActionGroupName: u.ActionGroupName, ParentActionGroupSignature: u.ParentActionSignature, Description: aws.String("not allowed")})
+	if !errors.As(err, &ve) {
+		t.Fatalf("description with a parent signature: err = %v, want ValidationException", err)
+	}
+	_, err = c.UpdateAgentActionGroup(ctx, &bedrockagent.UpdateAgentActionGroupInput{AgentId: aws.String("AGENT00001"), AgentVersion: aws.String("3"), ActionGroupId: aws.String("AG00000001"),
+		ActionGroupName: aws.String("refunds"), ActionGroupState: agenttypes.ActionGroupStateDisabled})
+	if !errors.As(err, &ve) {
+		t.Fatalf("update of version 3: err = %v, want ValidationException", err)
+	}
+	var nf *agenttypes.ResourceNotFoundException
+	if _, err := c.GetAgentActionGroup(ctx, &bedrockagent.GetAgentActionGroupInput{AgentId: aws.String("AGENT00001"), AgentVersion: aws.String("DRAFT"), ActionGroupId: aws.String("NOPE000000")}); !errors.As(err, &nf) {
+		t.Fatalf("missing group: err = %v, want ResourceNotFoundException", err)
 	}
 }

@@ -285,6 +285,9 @@ func (b *BedrockAgent) state() map[string]any {
 	for key, kb := range b.agentKBs {
 		out["bedrock-agent/agent-knowledge-base/"+key] = kb
 	}
+	for key, g := range b.actionGroups {
+		out["bedrock-agent/agent-action-group/"+key] = g
+	}
 	for id, kb := range b.kbs {
 		out["bedrock-agent/knowledge-base/"+id] = kb
 	}
