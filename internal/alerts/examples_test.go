@@ -115,6 +115,13 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 			params: map[string]any{"model_id": "", "principal_type": "none", "usage_plan_id": "abc123", "function_name": "chat-backend"},
 			dedup:  "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a",
 		},
+		{
+			name: "budget alert on a bedrock budget", path: "/alerts/sns",
+			body:  func(t *testing.T) []byte { return snsBody(t, "sns-budget-forecasted.json", nil) },
+			route: "budget-bedrock", runbook: "usage-spike",
+			params: map[string]any{"model_id": "", "principal_type": "none", "usage_plan_id": "abc123", "function_name": "chat-backend"},
+			dedup:  "bedrock-monthly",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -369,10 +370,18 @@ type cloudWatchAlarm struct {
 }
 
 // ParseSNSMessage parses the Message of an SNS Notification: a CloudWatch
-// alarm, an AWS Cost Anomaly Detection anomaly, or an EventBridge event an
-// SNS target forwarded. The caller bounds the Message's nesting depth first.
+// alarm, an AWS Cost Anomaly Detection anomaly, an EventBridge event an SNS
+// target forwarded, or (the one that is not JSON) an AWS Budgets
+// notification. The caller bounds the Message's nesting depth first.
 func ParseSNSMessage(env *SNSEnvelope) ([]Alert, error) {
 	msg := []byte(env.Message)
+	if t := bytes.TrimSpace(msg); len(t) > 0 && t[0] != '{' {
+		a, err := parseBudgetNotification(env)
+		if err != nil {
+			return nil, err
+		}
+		return []Alert{a}, nil
+	}
 	var probe struct {
 		AlarmName  string `json:"AlarmName"`
 		DetailType string `json:"detail-type"`
