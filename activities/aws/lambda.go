@@ -164,7 +164,7 @@ func (a *LambdaActions) LimitConcurrency(ctx context.Context, in contract.Action
 		after = lowerConcurrency(current, args.Reserved)
 		res.Changed = !current.equal(after)
 		res.Output["reserved"] = after.value()
-		res.Summary = fmt.Sprintf("would lower reserved concurrency of function %s to %d (now %s)", args.FunctionName, args.Reserved, current)
+		res.Summary = fmt.Sprintf("would set reserved concurrency of function %s to %d (now %s)", args.FunctionName, args.Reserved, current)
 		if !res.Changed {
 			res.Summary = unchanged(current)
 		}
@@ -179,7 +179,7 @@ func (a *LambdaActions) LimitConcurrency(ctx context.Context, in contract.Action
 		res.Summary = unchanged(prior)
 		return res, nil
 	}
-	res.Summary = fmt.Sprintf("lowered reserved concurrency of function %s to %d (was %s)", args.FunctionName, args.Reserved, prior)
+	res.Summary = fmt.Sprintf("set reserved concurrency of function %s to %d (was %s)", args.FunctionName, args.Reserved, prior)
 	res.Undo = &contract.UndoRecord{Action: ActionRestoreConcurrency, Args: map[string]any{"function_name": args.FunctionName, "prior": prior.value()}}
 	return res, nil
 }

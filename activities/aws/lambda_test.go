@@ -70,7 +70,7 @@ func TestLimitConcurrencyDryRunThrottleAccessDeniedAndBadArgs(t *testing.T) {
 	in := actionInput(map[string]any{"function_name": "chat", "reserved": 2})
 
 	res := mustRun(t, act(a, ActionLimitConcurrency), dryRun(in))
-	if !res.Changed || !strings.HasPrefix(res.Summary, "would lower") || len(mutatingOps(srv)) != 0 {
+	if !res.Changed || !strings.HasPrefix(res.Summary, "would set") || len(mutatingOps(srv)) != 0 {
 		t.Errorf("dry run %+v calls %v", res, mutatingOps(srv))
 	}
 
@@ -199,8 +199,8 @@ func TestLimitConcurrencyNeverRaises(t *testing.T) {
 		{name: "function at 0, target 1", prior: ptr(int32(0)), target: 1, summary: "function chat already at 0 ≤ 1: unchanged", reserved: 0},
 		{name: "function at the target", prior: ptr(int32(3)), target: 3, summary: "function chat already at 3 ≤ 3: unchanged", reserved: 3},
 		{name: "function below the target", prior: ptr(int32(2)), target: 10, summary: "function chat already at 2 ≤ 10: unchanged", reserved: 2},
-		{name: "function above the target", prior: ptr(int32(50)), target: 1, lowered: true, summary: "lowered reserved concurrency of function chat to 1 (was 50 reserved)", reserved: 1},
-		{name: "unreserved function", target: 1, lowered: true, summary: "lowered reserved concurrency of function chat to 1 (was unreserved)", reserved: 1},
+		{name: "function above the target", prior: ptr(int32(50)), target: 1, lowered: true, summary: "set reserved concurrency of function chat to 1 (was 50 reserved)", reserved: 1},
+		{name: "unreserved function", target: 1, lowered: true, summary: "set reserved concurrency of function chat to 1 (was unreserved)", reserved: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, fake, a, undo := newTestLambda(t)
