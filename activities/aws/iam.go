@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,10 +43,44 @@ const (
 	denyActionsSid    = "QuenchDenyActions"
 )
 
-// defaultDeniedActions stop a principal from using Bedrock: every Invoke*
-// (models, streaming, agents, flows; Converse needs InvokeModel), Retrieve*
-// (knowledge bases) and Bedrock API keys.
-var defaultDeniedActions = []string{"bedrock:Invoke*", "bedrock:Retrieve*", "bedrock:CallWithBearerToken"}
+// defaultDeniedActions cut a principal off every Bedrock path that spends
+// money, checked against AWS's references:
+//
+//   - bedrock:Invoke* covers InvokeModel, InvokeModelWithResponseStream,
+//     InvokeModelWithBidirectionalStream, InvokeAgent, InvokeInlineAgent and
+//     InvokeFlow. Converse and ConverseStream have no IAM action of their
+//     own: they are authorised by bedrock:InvokeModel and
+//     bedrock:InvokeModelWithResponseStream ("Prerequisites for running
+//     model inference", https://docs.aws.amazon.com/bedrock/latest/userguide/inference-prereq.html,
+//     and the Service Authorization Reference's operation-to-action table,
+//     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html).
+//     StartAsyncInvoke "requires permission for the bedrock:InvokeModel
+//     action" (API reference, API_runtime_StartAsyncInvoke); it is named
+//     as well so the deny holds should AWS give it an action of its own.
+//   - bedrock:CreateModelInvocationJob (batch inference) and
+//     bedrock:CreateProvisionedModelThroughput (committed spend).
+//   - bedrock:CallWithBearerToken: Bedrock API keys.
+//   - bedrock-mantle:CreateInference and bedrock-mantle:CallWithBearerToken:
+//     the bedrock-mantle endpoint (Responses, Chat Completions, Messages
+//     APIs) is a separate service prefix, listed in the Service Authorization
+//     Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/list_bedrock-mantle.html);
+//     these two are what the AmazonBedrockMantleInferenceAccess managed
+//     policy grants for inference.
+//
+// Knowledge-base reads (bedrock:Retrieve*) are added by include_retrieve.
+var defaultDeniedActions = []string{
+	"bedrock:Invoke*",
+	"bedrock:StartAsyncInvoke",
+	"bedrock:CreateModelInvocationJob",
+	"bedrock:CreateProvisionedModelThroughput",
+	"bedrock:CallWithBearerToken",
+	"bedrock-mantle:CreateInference",
+	"bedrock-mantle:CallWithBearerToken",
+}
+
+// retrieveActions read a knowledge base: Retrieve, RetrieveAndGenerate and
+// RetrieveAndGenerateStream.
+var retrieveActions = []string{"bedrock:Retrieve*"}
 
 // IAMAPI is the part of the IAM client the IAM actions use.
 type IAMAPI interface {
@@ -99,13 +135,18 @@ func (a *IAMActions) Actions() []action.Action {
 			},
 		}, a.RevokeRoleSessions),
 		action.New(runbooks.ActionSpec{
-			Name:        ActionDenyRoleActions,
-			Description: "Attach an inline policy to a role that explicitly denies actions (default: invoking and retrieving from Bedrock).",
-			Mutating:    true,
+			Name: ActionDenyRoleActions,
+			Description: "Attach an inline policy to a role that explicitly denies actions, optionally only on some resources and only when conditions hold. " +
+				"The default actions are every Bedrock path that spends money: " + strings.Join(defaultDeniedActions, ", ") +
+				" (bedrock:Invoke* includes InvokeModel, InvokeModelWithResponseStream, InvokeAgent and InvokeFlow; Converse and ConverseStream are authorised by InvokeModel and InvokeModelWithResponseStream). " +
+				"Undo puts back the inline policy of that name as it was, or deletes it. Refuses service-linked roles and roles IAM Identity Center manages (AWSReservedSSO_*).",
+			Mutating: true,
 			Args: []runbooks.ArgSpec{
 				{Name: "role_name", Type: "string", Required: true, Description: "name of the IAM role"},
-				{Name: "actions", Type: "list", Description: `actions to deny (default ["bedrock:Invoke*","bedrock:Retrieve*","bedrock:CallWithBearerToken"])`},
-				{Name: "resources", Type: "list", Description: `resources the deny applies to (default ["*"])`},
+				{Name: "actions", Type: "list", Description: "actions to deny, e.g. bedrock:InvokeModel or bedrock:Invoke* (default: every Bedrock path that spends money, see the description)"},
+				{Name: "include_retrieve", Type: "bool", Description: "also deny bedrock:Retrieve* (Retrieve, RetrieveAndGenerate: knowledge-base reads) (default false)"},
+				{Name: "resources", Type: "list", Description: `ARNs the deny applies to: model, inference-profile, knowledge-base or agent-alias ARNs (default ["*"])`},
+				{Name: "conditions", Type: "map", Description: `IAM condition block the deny applies under, e.g. {"StringNotEquals": {"bedrock:GuardrailIdentifier": "arn:aws:bedrock:REGION:ACCOUNT:guardrail/ID:VERSION"}} to deny every call that does not carry that guardrail; values are strings or lists of strings`},
 				{Name: "policy_name", Type: "string", Description: "inline policy name (default quench-deny-<incident id>)"},
 			},
 		}, a.DenyRoleActions),
@@ -213,12 +254,16 @@ type policyDocument struct {
 }
 
 type policyStatement struct {
-	Sid       string                       `json:"Sid"`
-	Effect    string                       `json:"Effect"`
-	Action    any                          `json:"Action"`
-	Resource  any                          `json:"Resource"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
+	Sid       string         `json:"Sid"`
+	Effect    string         `json:"Effect"`
+	Action    any            `json:"Action"`
+	Resource  any            `json:"Resource"`
+	Condition conditionBlock `json:"Condition,omitempty"`
 }
+
+// conditionBlock is an IAM Condition element: operator → key → a string or
+// a list of strings.
+type conditionBlock map[string]map[string]any
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
@@ -232,7 +277,7 @@ func mustJSON(v any) string {
 func revokeSessionsDocument(cutoff time.Time) string {
 	return mustJSON(policyDocument{Version: "2012-10-17", Statement: []policyStatement{{
 		Sid: revokeSessionsSid, Effect: "Deny", Action: "*", Resource: "*",
-		Condition: map[string]map[string]string{"DateLessThan": {"aws:TokenIssueTime": cutoff.UTC().Format(time.RFC3339)}},
+		Condition: conditionBlock{"DateLessThan": {"aws:TokenIssueTime": cutoff.UTC().Format(time.RFC3339)}},
 	}}})
 }
 
@@ -248,15 +293,105 @@ func revokeCutoff(doc string) (time.Time, bool) {
 	if s.Sid != revokeSessionsSid || s.Effect != "Deny" || s.Action != "*" || s.Resource != "*" {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339, s.Condition["DateLessThan"]["aws:TokenIssueTime"])
+	at, _ := s.Condition["DateLessThan"]["aws:TokenIssueTime"].(string)
+	t, err := time.Parse(time.RFC3339, at)
 	return t, err == nil
 }
 
-// denyActionsDocument explicitly denies actions on resources.
-func denyActionsDocument(actions, resources []string) string {
+// denyActionsDocument explicitly denies actions on resources, under
+// conditions when there are any.
+func denyActionsDocument(actions, resources []string, conditions conditionBlock) string {
 	return mustJSON(policyDocument{Version: "2012-10-17", Statement: []policyStatement{{
-		Sid: denyActionsSid, Effect: "Deny", Action: actions, Resource: resources,
+		Sid: denyActionsSid, Effect: "Deny", Action: actions, Resource: resources, Condition: conditions,
 	}}})
+}
+
+// conditionOperators are IAM's condition operators
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+var conditionOperators = []string{
+	"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+	"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
+	"DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+	"Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+}
+
+// conditionKeyRE matches a condition key: a service prefix, a colon and a
+// name (aws:SourceIp, bedrock:GuardrailIdentifier, aws:ResourceTag/team).
+var conditionKeyRE = regexp.MustCompile(`^[a-zA-Z0-9-]+:[^\s]+$`)
+
+// parseConditions checks a conditions argument strictly, since a typo in
+// a deny's condition silently makes it deny nothing (or everything): every
+// operator is IAM's (with an optional ForAllValues:/ForAnyValue: prefix
+// and IfExists suffix), every key is a prefix:name condition key, every
+// value a string or a non-empty list of strings.
+func parseConditions(act string, raw map[string]any) (conditionBlock, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := conditionBlock{}
+	for _, op := range slices.Sorted(maps.Keys(raw)) {
+		base := strings.TrimPrefix(strings.TrimPrefix(op, "ForAllValues:"), "ForAnyValue:")
+		base, ifExists := strings.CutSuffix(base, "IfExists")
+		// IAM has no NullIfExists: Null already tests for absence.
+		if !slices.Contains(conditionOperators, base) || ifExists && base == "Null" {
+			return nil, action.InvalidArg(act, "conditions: %q is not an IAM condition operator (want e.g. StringEquals, StringNotEquals, StringLike, ArnLike, Bool, Null, optionally with ForAllValues:/ForAnyValue: or IfExists)", op)
+		}
+		keys, ok := raw[op].(map[string]any)
+		if !ok || len(keys) == 0 {
+			return nil, action.InvalidArg(act, "conditions.%s: want a mapping of condition keys to values, e.g. {\"bedrock:GuardrailIdentifier\": \"arn:...\"}, got %s", op, describe(raw[op]))
+		}
+		out[op] = map[string]any{}
+		for _, key := range slices.Sorted(maps.Keys(keys)) {
+			if !conditionKeyRE.MatchString(key) {
+				return nil, action.InvalidArg(act, "conditions.%s: key %q is not a condition key (want prefix:name, e.g. bedrock:GuardrailIdentifier or aws:SourceIp)", op, key)
+			}
+			switch v := keys[key].(type) {
+			case string:
+				out[op][key] = v
+			case []any:
+				vals := make([]string, 0, len(v))
+				for i, item := range v {
+					s, ok := item.(string)
+					if !ok {
+						return nil, action.InvalidArg(act, "conditions.%s.%s: item %d is %s; values must be strings (quote numbers and booleans)", op, key, i+1, describe(item))
+					}
+					vals = append(vals, s)
+				}
+				if len(vals) == 0 {
+					return nil, action.InvalidArg(act, "conditions.%s.%s: empty list; give at least one value", op, key)
+				}
+				out[op][key] = vals
+			default:
+				return nil, action.InvalidArg(act, "conditions.%s.%s: want a string or a list of strings (quote numbers and booleans), got %s", op, key, describe(v))
+			}
+		}
+	}
+	return out, nil
+}
+
+// describe names a decoded JSON value's kind for an error message.
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	case bool, float64:
+		return fmt.Sprintf("%v (%T)", v, v)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// validARN reports whether r has an ARN's six parts
+// (arn:partition:service:region:account:resource; region and account may
+// be empty, as in S3 ARNs).
+func validARN(r string) bool {
+	p := strings.SplitN(r, ":", 6)
+	return len(p) == 6 && p[0] == "arn" && p[1] != "" && p[2] != "" && p[5] != ""
 }
 
 // samePolicy compares two policy documents as JSON values, so whitespace
@@ -291,8 +426,44 @@ const userMaxSessionSeconds = 36 * 60 * 60
 
 func (p principal) String() string { return p.kind + " " + p.name }
 
+// IAM Identity Center names the roles it provisions for permission sets
+// AWSReservedSSO_<permission set>_<suffix> and keeps them under this path
+// (its service-linked role may write only arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*).
+const (
+	identityCenterRolePrefix = "AWSReservedSSO_"
+	identityCenterRolePath   = "/aws-reserved/sso.amazonaws.com/"
+)
+
+// refuseIdentityCenterRole fails closed on a role IAM Identity Center
+// manages: it re-provisions the role from its permission set, so an inline
+// policy quench writes would be overwritten (or would block that
+// provisioning), and rollback could not be exact. The containment for
+// those identities lives in Identity Center. path is "" when not read yet.
+func refuseIdentityCenterRole(act, roleName, path string) error {
+	if !strings.HasPrefix(roleName, identityCenterRolePrefix) && !strings.HasPrefix(path, identityCenterRolePath) {
+		return nil
+	}
+	return action.NonRetryable(action.ErrValidation, fmt.Errorf("%s: role %s is managed by IAM Identity Center (a permission set's role, names %s*, path %s), so quench does not edit it: "+
+		"contain it in IAM Identity Center instead: edit the permission set (add a deny to its inline policy, then re-provision it to the account) "+
+		"and revoke the user's active sessions there (remove the user's account assignment or delete their sessions in the Identity Center console)",
+		act, roleName, identityCenterRolePrefix, identityCenterRolePath))
+}
+
+// containableRole reads a role quench may contain: not one IAM Identity
+// Center or AWS manages, and not the worker's own.
+func (a *IAMActions) containableRole(ctx context.Context, c IAMAPI, in contract.ActionInput, act, roleName string) (principal, error) {
+	if err := refuseIdentityCenterRole(act, roleName, ""); err != nil {
+		return principal{}, err
+	}
+	role, err := getRole(ctx, c, act, roleName)
+	if err != nil {
+		return principal{}, err
+	}
+	return role, a.refuseSelf(ctx, in, act, role)
+}
+
 // getRole reads a role and refuses service-linked roles, whose policies
-// only AWS may change.
+// only AWS may change, and roles IAM Identity Center manages.
 func getRole(ctx context.Context, c IAMAPI, act, roleName string) (principal, error) {
 	out, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
 	if err != nil {
@@ -305,6 +476,9 @@ func getRole(ctx context.Context, c IAMAPI, act, roleName string) (principal, er
 	if strings.HasPrefix(aws.ToString(r.Path), "/aws-service-role/") {
 		return principal{}, action.NonRetryable(action.ErrValidation, fmt.Errorf("%s: role %s is a service-linked role (path %s): AWS manages its policies, so it cannot be contained with an inline policy; contain the service or the principals that use it instead",
 			act, roleName, aws.ToString(r.Path)))
+	}
+	if err := refuseIdentityCenterRole(act, roleName, aws.ToString(r.Path)); err != nil {
+		return principal{}, err
 	}
 	return principal{kind: "role", name: roleName, arn: aws.ToString(r.Arn), maxSessionSeconds: aws.ToInt32(r.MaxSessionDuration)}, nil
 }
@@ -536,10 +710,7 @@ func (a *IAMActions) RevokeRoleSessions(ctx context.Context, in contract.ActionI
 	if err != nil {
 		return contract.ActionResult{}, err
 	}
-	role, err := getRole(ctx, c, ActionRevokeRoleSessions, args.RoleName)
-	if err == nil {
-		err = a.refuseSelf(ctx, in, ActionRevokeRoleSessions, role)
-	}
+	role, err := a.containableRole(ctx, c, in, ActionRevokeRoleSessions, args.RoleName)
 	if err != nil {
 		return contract.ActionResult{}, fmt.Errorf("revoke sessions of role %s: %w", args.RoleName, err)
 	}
@@ -574,10 +745,12 @@ func (a *IAMActions) RevokeUserSessions(ctx context.Context, in contract.ActionI
 }
 
 type denyRoleArgs struct {
-	RoleName   string   `json:"role_name"`
-	Actions    []string `json:"actions"`
-	Resources  []string `json:"resources"`
-	PolicyName string   `json:"policy_name"`
+	RoleName        string         `json:"role_name"`
+	Actions         []string       `json:"actions"`
+	IncludeRetrieve bool           `json:"include_retrieve"`
+	Resources       []string       `json:"resources"`
+	Conditions      map[string]any `json:"conditions"`
+	PolicyName      string         `json:"policy_name"`
 }
 
 // DenyRoleActions attaches an inline policy that explicitly denies actions.
@@ -586,39 +759,53 @@ func (a *IAMActions) DenyRoleActions(ctx context.Context, in contract.ActionInpu
 	if args.PolicyName, err = policyName(ActionDenyRoleActions, "quench-deny-", args.PolicyName, in); err != nil {
 		return contract.ActionResult{}, err
 	}
-	if len(args.Actions) == 0 {
-		args.Actions = defaultDeniedActions
+	actions := args.Actions
+	if len(actions) == 0 {
+		actions = defaultDeniedActions
 	}
-	if len(args.Resources) == 0 {
-		args.Resources = []string{"*"}
+	if args.IncludeRetrieve {
+		for _, r := range retrieveActions {
+			if !slices.Contains(actions, r) {
+				actions = slices.Concat(actions, []string{r})
+			}
+		}
 	}
-	for _, act := range args.Actions {
+	resources := args.Resources
+	if len(resources) == 0 {
+		resources = []string{"*"}
+	}
+	for _, act := range actions {
 		if act != "*" && !iamActionRE.MatchString(act) {
 			return contract.ActionResult{}, action.InvalidArg(ActionDenyRoleActions, "action %q: want service:Action, e.g. bedrock:InvokeModel or bedrock:Invoke*", act)
 		}
 	}
-	for _, r := range args.Resources {
-		if r != "*" && !strings.HasPrefix(r, "arn:") {
-			return contract.ActionResult{}, action.InvalidArg(ActionDenyRoleActions, "resource %q: want \"*\" or an ARN", r)
+	for _, r := range resources {
+		if r != "*" && !validARN(r) {
+			return contract.ActionResult{}, action.InvalidArg(ActionDenyRoleActions, "resource %q: want \"*\" or an ARN (arn:partition:service:region:account:resource), e.g. arn:aws:bedrock:us-east-1::foundation-model/MODEL_ID", r)
 		}
+	}
+	conditions, err := parseConditions(ActionDenyRoleActions, args.Conditions)
+	if err != nil {
+		return contract.ActionResult{}, err
 	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
 		return contract.ActionResult{}, err
 	}
-	role, err := getRole(ctx, c, ActionDenyRoleActions, args.RoleName)
-	if err == nil {
-		err = a.refuseSelf(ctx, in, ActionDenyRoleActions, role)
-	}
+	role, err := a.containableRole(ctx, c, in, ActionDenyRoleActions, args.RoleName)
 	if err != nil {
 		return contract.ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
 	}
-	target := denyActionsDocument(args.Actions, args.Resources)
+	target := denyActionsDocument(actions, resources, conditions)
 	res, err := a.containWithInlinePolicy(ctx, in, inlinePolicy{c: c, owner: role, policyName: args.PolicyName}, target, func(doc string) bool { return samePolicy(doc, target) })
 	if err != nil {
 		return contract.ActionResult{}, fmt.Errorf("deny actions to role %s: %w", args.RoleName, err)
 	}
-	what := fmt.Sprintf("%s on %s to role %s (inline policy %s)", strings.Join(args.Actions, ", "), strings.Join(args.Resources, ", "), args.RoleName, args.PolicyName)
+	what := fmt.Sprintf("%s on %s to role %s", strings.Join(actions, ", "), strings.Join(resources, ", "), args.RoleName)
+	if conditions != nil {
+		what += " when " + mustJSON(conditions)
+	}
+	what += fmt.Sprintf(" (inline policy %s)", args.PolicyName)
 	switch {
 	case !res.Changed:
 		res.Summary = "already denied: " + what
@@ -627,8 +814,11 @@ func (a *IAMActions) DenyRoleActions(ctx context.Context, in contract.ActionInpu
 	default:
 		res.Summary = "denied " + what
 	}
-	res.Output["actions"] = args.Actions
-	res.Output["resources"] = args.Resources
+	res.Output["actions"] = actions
+	res.Output["resources"] = resources
+	if conditions != nil {
+		res.Output["conditions"] = map[string]map[string]any(conditions)
+	}
 	return res, nil
 }
 
@@ -653,6 +843,11 @@ func (a *IAMActions) RestoreUserPolicy(ctx context.Context, in contract.ActionIn
 }
 
 func (a *IAMActions) restoreInlinePolicy(ctx context.Context, in contract.ActionInput, args restoreInlinePolicyArgs, kind, owner string) (contract.ActionResult, error) {
+	if kind == "role" {
+		if err := refuseIdentityCenterRole(ActionRestoreRolePolicy, owner, ""); err != nil {
+			return contract.ActionResult{}, err
+		}
+	}
 	c, err := a.clients(ctx, in.Incident)
 	if err != nil {
 		return contract.ActionResult{}, err

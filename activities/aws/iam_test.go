@@ -150,6 +150,52 @@ func TestRevokeRoleSessionsRefusesServiceLinkedRoles(t *testing.T) {
 	}
 }
 
+// Roles IAM Identity Center provisions for permission sets are refused by
+// every role-editing action, naming the route that does work: the
+// permission set and the user's sessions in Identity Center. A role named
+// AWSReservedSSO_* is refused before any call; one found under Identity
+// Center's path when read, before any write.
+func TestRoleActionsRefuseRolesIdentityCenterManages(t *testing.T) {
+	const ssoPath = "/aws-reserved/sso.amazonaws.com/"
+	for _, tc := range []struct {
+		name, role, path, act string
+		args                  map[string]any
+		noCalls               bool
+	}{
+		{name: "revoke, by name", role: "AWSReservedSSO_AdministratorAccess_0123456789abcdef", path: ssoPath, act: ActionRevokeRoleSessions, noCalls: true},
+		{name: "deny, by name", role: "AWSReservedSSO_BedrockUsers_0123456789abcdef", path: ssoPath, act: ActionDenyRoleActions, noCalls: true},
+		{name: "restore, by name", role: "AWSReservedSSO_BedrockUsers_0123456789abcdef", path: ssoPath, act: ActionRestoreRolePolicy, noCalls: true,
+			args: map[string]any{"policy_name": "quench-deny-inc-42", "prior_document": ""}},
+		{name: "revoke, by path", role: "bedrock-users", path: ssoPath + "eu-west-1/", act: ActionRevokeRoleSessions},
+		{name: "deny, by path", role: "bedrock-users", path: ssoPath, act: ActionDenyRoleActions},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, fake, a, undo := newTestIAM(t)
+			fake.AddRoleAtPath(tc.role, tc.path, 3600)
+			before := srv.State()
+			args := map[string]any{"role_name": tc.role}
+			for k, v := range tc.args {
+				args[k] = v
+			}
+			fn := act(a, tc.act)
+			if f, ok := undo[tc.act]; ok {
+				fn = f
+			}
+			_, err := fn(context.Background(), actionInput(args))
+			assertNonRetryable(t, err, action.ErrValidation, tc.role, "managed by IAM Identity Center", "edit the permission set", "revoke the user's active sessions")
+			if tc.noCalls && len(srv.Calls()) != 0 {
+				t.Errorf("calls %v, want none", srv.Calls())
+			}
+			if m := mutatingOps(srv); len(m) != 0 {
+				t.Errorf("mutating calls %v", m)
+			}
+			if d := before.Diff(srv.State()); d != nil {
+				t.Errorf("state changed: %v", d)
+			}
+		})
+	}
+}
+
 func TestRevokeRoleSessionsWaitsForIAMToShowThePolicy(t *testing.T) {
 	srv, fake, a, _ := newTestIAM(t)
 	fake.AddRole("app", 3600)
@@ -259,21 +305,141 @@ func TestDenyRoleActionsContainsIdempotentlyAndUndoes(t *testing.T) {
 	}
 }
 
-func TestDenyRoleActionsDefaultsToBedrock(t *testing.T) {
-	_, fake, a, _ := newTestIAM(t)
-	fake.AddRole("app", 3600)
-	res := mustRun(t, act(a, ActionDenyRoleActions), actionInput(map[string]any{"role_name": "app"}))
-	doc, _ := fake.RolePolicy("app", "quench-deny-inc-42")
-	var d policyDocument
+// deniedByDoc reports whether the Deny statement of doc matches iamAction
+// as IAM matches action patterns.
+func deniedByDoc(t *testing.T, doc, iamAction string) bool {
+	t.Helper()
+	var d struct{ Statement []workerStatement }
 	if err := json.Unmarshal([]byte(doc), &d); err != nil {
 		t.Fatal(err)
 	}
-	acts, _ := json.Marshal(d.Statement[0].Action)
-	if string(acts) != `["bedrock:Invoke*","bedrock:Retrieve*","bedrock:CallWithBearerToken"]` || d.Statement[0].Effect != "Deny" {
-		t.Errorf("default deny = %s", doc)
+	for _, s := range d.Statement {
+		for _, a := range s.Action {
+			if s.Effect == "Deny" && iamPattern(a).MatchString(iamAction) {
+				return true
+			}
+		}
 	}
-	if !strings.Contains(res.Summary, "bedrock:Invoke*") {
-		t.Errorf("summary %q does not say what is denied", res.Summary)
+	return false
+}
+
+// The default deny covers every IAM action behind a Bedrock call that
+// spends money (Converse and ConverseStream are authorised by InvokeModel
+// and InvokeModelWithResponseStream; StartAsyncInvoke by InvokeModel), the
+// bedrock-mantle endpoint included; knowledge-base reads only with
+// include_retrieve, which adds to given actions too.
+func TestDenyRoleActionsDefaultCoversEveryPathThatSpends(t *testing.T) {
+	spending := []string{
+		"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:InvokeModelWithBidirectionalStream",
+		"bedrock:StartAsyncInvoke", "bedrock:InvokeAgent", "bedrock:InvokeInlineAgent", "bedrock:InvokeFlow",
+		"bedrock:CreateModelInvocationJob", "bedrock:CreateProvisionedModelThroughput", "bedrock:CallWithBearerToken",
+		"bedrock-mantle:CreateInference", "bedrock-mantle:CallWithBearerToken",
+	}
+	retrieve := []string{"bedrock:Retrieve", "bedrock:RetrieveAndGenerate", "bedrock:RetrieveAndGenerateStream"}
+	for _, tc := range []struct {
+		name     string
+		args     map[string]any
+		denied   []string
+		allowed  []string
+		inOutput string
+	}{
+		{name: "default", args: map[string]any{}, denied: spending, allowed: append([]string{"bedrock:ListFoundationModels", "bedrock:GetGuardrail"}, retrieve...)},
+		{name: "default with include_retrieve", args: map[string]any{"include_retrieve": true}, denied: append(append([]string{}, spending...), retrieve...)},
+		{name: "given actions with include_retrieve", args: map[string]any{"actions": []any{"s3:GetObject"}, "include_retrieve": true},
+			denied: append([]string{"s3:GetObject"}, retrieve...), allowed: []string{"bedrock:InvokeModel"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, fake, a, _ := newTestIAM(t)
+			fake.AddRole("app", 3600)
+			tc.args["role_name"] = "app"
+			res := mustRun(t, act(a, ActionDenyRoleActions), actionInput(tc.args))
+			doc, _ := fake.RolePolicy("app", "quench-deny-inc-42")
+			for _, a := range tc.denied {
+				if !deniedByDoc(t, doc, a) {
+					t.Errorf("%s is not denied by %s", a, doc)
+				}
+			}
+			for _, a := range tc.allowed {
+				if deniedByDoc(t, doc, a) {
+					t.Errorf("%s is denied by %s", a, doc)
+				}
+			}
+			if !strings.Contains(res.Summary, "bedrock:") && !strings.Contains(res.Summary, "s3:GetObject") {
+				t.Errorf("summary %q does not say what is denied", res.Summary)
+			}
+		})
+	}
+}
+
+// A deny scoped to resources and conditions (here: every model call that
+// does not carry the incident's guardrail) lands exactly as asked, is
+// idempotent, and its undo leaves the account byte-identical.
+func TestDenyRoleActionsScopedToResourcesAndConditions(t *testing.T) {
+	srv, fake, a, undo := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	fake.SetRolePolicy("app", "keep-me", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}`)
+	before := srv.State()
+	guardrail := "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123:2"
+	in := actionInput(map[string]any{
+		"role_name": "app",
+		"actions":   []any{"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"},
+		"resources": []any{"arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/*"},
+		"conditions": map[string]any{
+			"StringNotEquals":        map[string]any{"bedrock:GuardrailIdentifier": guardrail},
+			"ForAnyValue:StringLike": map[string]any{"aws:CalledVia": []any{"bedrock.amazonaws.com"}},
+		},
+	})
+	res := mustRun(t, act(a, ActionDenyRoleActions), in)
+	want := `{"Version":"2012-10-17","Statement":[{"Sid":"QuenchDenyActions","Effect":"Deny",` +
+		`"Action":["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream"],` +
+		`"Resource":["arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0","arn:aws:bedrock:us-east-1:123456789012:inference-profile/*"],` +
+		`"Condition":{"ForAnyValue:StringLike":{"aws:CalledVia":["bedrock.amazonaws.com"]},"StringNotEquals":{"bedrock:GuardrailIdentifier":"` + guardrail + `"}}}]}`
+	if doc, _ := fake.RolePolicy("app", "quench-deny-inc-42"); !samePolicy(doc, want) {
+		t.Fatalf("policy =\n%s\nwant\n%s", doc, want)
+	}
+	if !strings.Contains(res.Summary, "bedrock:GuardrailIdentifier") || res.Output["conditions"] == nil {
+		t.Errorf("summary %q / output %v do not show the condition", res.Summary, res.Output)
+	}
+	srv.ResetCalls()
+	if again := mustRun(t, act(a, ActionDenyRoleActions), in); again.Changed || len(mutatingOps(srv)) != 0 {
+		t.Errorf("second run changed=%v calls=%v", again.Changed, mutatingOps(srv))
+	}
+	mustUndo(t, srv, undo, res)
+	if d := before.Diff(srv.State()); d != nil {
+		t.Errorf("after undo: %v", d)
+	}
+}
+
+func TestDenyRoleActionsRejectsMalformedConditions(t *testing.T) {
+	srv, fake, a, _ := newTestIAM(t)
+	fake.AddRole("app", 3600)
+	for _, tc := range []struct {
+		conditions any
+		want       string
+	}{
+		{map[string]any{"StringEqual": map[string]any{"aws:SourceIp": "x"}}, `conditions: "StringEqual" is not an IAM condition operator`},
+		{map[string]any{"ForAllValues:Strings": map[string]any{"aws:TagKeys": "x"}}, `"ForAllValues:Strings" is not an IAM condition operator`},
+		{map[string]any{"NullIfExists": map[string]any{"aws:TokenIssueTime": "true"}}, `"NullIfExists" is not an IAM condition operator`},
+		{map[string]any{"StringEquals": "bedrock:GuardrailIdentifier"}, `conditions.StringEquals: want a mapping of condition keys to values`},
+		{map[string]any{"StringEquals": map[string]any{}}, `conditions.StringEquals: want a mapping`},
+		{map[string]any{"StringEquals": map[string]any{"": "x"}}, `conditions.StringEquals: key "" is not a condition key`},
+		{map[string]any{"StringEquals": map[string]any{"GuardrailIdentifier": "x"}}, `key "GuardrailIdentifier" is not a condition key (want prefix:name`},
+		{map[string]any{"Bool": map[string]any{"aws:SecureTransport": false}}, `conditions.Bool.aws:SecureTransport: want a string or a list of strings (quote numbers and booleans), got false (bool)`},
+		{map[string]any{"NumericLessThan": map[string]any{"aws:MultiFactorAuthAge": 3600}}, `got 3600 (float64)`},
+		{map[string]any{"StringLike": map[string]any{"aws:CalledVia": []any{"a", 1}}}, `conditions.StringLike.aws:CalledVia: item 2 is 1 (float64)`},
+		{map[string]any{"StringLike": map[string]any{"aws:CalledVia": []any{}}}, `conditions.StringLike.aws:CalledVia: empty list`},
+		{map[string]any{"StringLike": map[string]any{"aws:CalledVia": map[string]any{"a": "b"}}}, `got a mapping`},
+		{"StringEquals", `argument "conditions" must be a mapping`},
+	} {
+		_, err := act(a, ActionDenyRoleActions)(context.Background(), actionInput(map[string]any{"role_name": "app", "conditions": tc.conditions}))
+		if err == nil {
+			t.Errorf("conditions %v accepted", tc.conditions)
+			continue
+		}
+		assertNonRetryable(t, err, action.ErrInvalidArgument, tc.want)
+	}
+	if len(srv.Calls()) != 0 {
+		t.Errorf("bad conditions reached AWS: %v", srv.Calls())
 	}
 }
 
@@ -692,6 +858,8 @@ func TestDenyRoleActionsRejectsMalformedActionsAndResources(t *testing.T) {
 		{map[string]any{"role_name": "app", "actions": []any{"InvokeModel"}}, `action "InvokeModel"`},
 		{map[string]any{"role_name": "app", "actions": []any{"bedrock:Invoke Model"}}, `action "bedrock:Invoke Model"`},
 		{map[string]any{"role_name": "app", "resources": []any{"my-bucket"}}, `resource "my-bucket"`},
+		{map[string]any{"role_name": "app", "resources": []any{"arn:aws:bedrock"}}, `resource "arn:aws:bedrock": want "*" or an ARN (arn:partition:service:region:account:resource)`},
+		{map[string]any{"role_name": "app", "resources": []any{"arn:aws::us-east-1:123456789012:x"}}, `resource "arn:aws::us-east-1:123456789012:x"`},
 	} {
 		_, err := act(a, ActionDenyRoleActions)(context.Background(), actionInput(tc.args))
 		assertNonRetryable(t, err, action.ErrInvalidArgument, tc.want)
