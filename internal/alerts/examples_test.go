@@ -122,6 +122,13 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 			params: map[string]any{"model_id": "", "principal_type": "none", "usage_plan_id": "abc123", "function_name": "chat-backend"},
 			dedup:  "bedrock-monthly",
 		},
+		{
+			name: "anomaly-detection alarm through sns", path: "/alerts/sns",
+			body:  func(t *testing.T) []byte { return snsBody(t, "sns-cloudwatch-anomaly-detection.json", nil) },
+			route: "bedrock-token-spike", runbook: "usage-spike",
+			params: map[string]any{"model_id": "anthropic.claude-3-5-sonnet-20240620-v1:0", "usage_plan_id": "abc123", "function_name": "chat-backend"},
+			dedup:  "anthropic.claude-3-5-sonnet-20240620-v1:0",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

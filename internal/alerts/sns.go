@@ -366,7 +366,54 @@ type cloudWatchAlarm struct {
 		} `json:"Dimensions"`
 		Period    int     `json:"Period"`
 		Threshold float64 `json:"Threshold"`
+		// Metrics replaces MetricName and Dimensions in metric-math and
+		// anomaly-detection alarms: the expression and the metric stats it
+		// reads (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Anomaly_Detection_Alarm.html).
+		Metrics           []alarmMetric `json:"Metrics"`
+		ThresholdMetricID string        `json:"ThresholdMetricId"`
 	} `json:"Trigger"`
+}
+
+// alarmMetric is one entry of an SNS alarm message's Trigger.Metrics.
+type alarmMetric struct {
+	ID         string `json:"Id"`
+	Expression string `json:"Expression"`
+	Label      string `json:"Label"`
+	ReturnData bool   `json:"ReturnData"`
+	MetricStat *struct {
+		Metric struct {
+			Dimensions []struct {
+				Name  string `json:"name"`
+				Value string `json:"value"`
+			} `json:"Dimensions"`
+			MetricName string `json:"MetricName"`
+			Namespace  string `json:"Namespace"`
+		} `json:"Metric"`
+		Stat string `json:"Stat"`
+	} `json:"MetricStat"`
+}
+
+// metricMathLabels sets the labels of a metric-math or anomaly-detection
+// alarm: each metric stat's dimensions (the first metric that names a
+// dimension wins), namespace and metric_name of the first metric stat, and
+// expression, the expression that returns data (ANOMALY_DETECTION_BAND(m1, 2)),
+// bounded. So alert.labels.ModelId is there as for a single-metric alarm.
+func metricMathLabels(labels map[string]string, metrics []alarmMetric) {
+	for _, m := range metrics {
+		if m.MetricStat == nil {
+			if m.Expression != "" && m.ReturnData {
+				setDefault(labels, "expression", clip(m.Expression))
+			}
+			continue
+		}
+		for _, d := range m.MetricStat.Metric.Dimensions {
+			if d.Name != "" {
+				setDefault(labels, clip(d.Name), clip(d.Value))
+			}
+		}
+		setDefault(labels, "namespace", clip(m.MetricStat.Metric.Namespace))
+		setDefault(labels, "metric_name", clip(m.MetricStat.Metric.MetricName))
+	}
 }
 
 // ParseSNSMessage parses the Message of an SNS Notification: a CloudWatch
@@ -422,6 +469,7 @@ func ParseSNSMessage(env *SNSEnvelope) ([]Alert, error) {
 			labels[d.Name] = d.Value
 		}
 	}
+	metricMathLabels(labels, al.Trigger.Metrics)
 	setDefault(labels, "alarm_name", al.AlarmName)
 	setDefault(labels, "namespace", al.Trigger.Namespace)
 	setDefault(labels, "metric_name", al.Trigger.MetricName)
