@@ -11,6 +11,8 @@ import (
 const (
 	DetailTypeAlarmStateChange = "CloudWatch Alarm State Change"
 	DetailTypeGuardDuty        = "GuardDuty Finding"
+	// DetailTypeSecurityHubImported carries ASFF findings (securityhub.go).
+	DetailTypeSecurityHubImported = "Security Hub Findings - Imported"
 )
 
 // eventBridgeEvent is the EventBridge event envelope.
@@ -112,32 +114,40 @@ type guardDutyFinding struct {
 }
 
 // ParseEventBridge parses an EventBridge event: a CloudWatch alarm state
-// change or a GuardDuty finding. Other detail-types are refused by name.
+// change, a GuardDuty finding, or Security Hub findings (one alert each).
+// Other detail-types are refused by name.
 func ParseEventBridge(body []byte) ([]Alert, error) {
 	var ev eventBridgeEvent
 	if err := decodeJSON(body, &ev, false, "eventbridge"); err != nil {
 		return nil, err
 	}
-	a, err := alertFromEvent(ev, body)
-	if err != nil {
-		return nil, err
-	}
-	return []Alert{a}, nil
+	return alertsFromEvent(ev, body)
 }
 
-func alertFromEvent(ev eventBridgeEvent, raw []byte) (Alert, error) {
+// detailTypes are the detail-types alertsFromEvent takes, for its refusal.
+var detailTypes = []string{DetailTypeAlarmStateChange, DetailTypeGuardDuty, DetailTypeSecurityHubImported}
+
+func alertsFromEvent(ev eventBridgeEvent, raw []byte) ([]Alert, error) {
 	if len(ev.Detail) == 0 {
-		return Alert{}, badRequest("eventbridge event has no detail")
+		return nil, badRequest("eventbridge event has no detail")
+	}
+	one := func(a Alert, err error) ([]Alert, error) {
+		if err != nil {
+			return nil, err
+		}
+		return []Alert{a}, nil
 	}
 	switch ev.DetailType {
 	case DetailTypeAlarmStateChange:
-		return alertFromAlarmEvent(ev, raw)
+		return one(alertFromAlarmEvent(ev, raw))
 	case DetailTypeGuardDuty:
-		return alertFromGuardDuty(ev, raw)
+		return one(alertFromGuardDuty(ev, raw))
+	case DetailTypeSecurityHubImported:
+		return alertsFromSecurityHub(ev)
 	case "":
-		return Alert{}, badRequest("eventbridge event has no detail-type")
+		return nil, badRequest("eventbridge event has no detail-type")
 	}
-	return Alert{}, badRequest("eventbridge detail-type %q is not supported (want %q or %q)", ev.DetailType, DetailTypeAlarmStateChange, DetailTypeGuardDuty)
+	return nil, badRequest("eventbridge detail-type %q is not supported (want one of %q)", clip(ev.DetailType), detailTypes)
 }
 
 func alertFromAlarmEvent(ev eventBridgeEvent, raw []byte) (Alert, error) {
@@ -244,33 +254,45 @@ const (
 //	session_name    the role session name, for assumed-role
 //	iam_user_name   the IAM user, for iam-user
 func principalLabels(labels map[string]string, f guardDutyFinding) {
-	k := f.Resource.AccessKeyDetails
-	if k == nil {
-		return
+	if k := f.Resource.AccessKeyDetails; k != nil {
+		identityLabels(labels, identity{userType: k.UserType, userName: k.UserName, principalID: k.PrincipalID, accessKeyID: k.AccessKeyID})
 	}
-	labels["access_key_id"] = k.AccessKeyID
-	labels["principal_id"] = k.PrincipalID
-	labels["user_type"] = k.UserType
-	labels["user_name"] = k.UserName
-	switch k.UserType {
+}
+
+// identity is who acted, as GuardDuty's accessKeyDetails, Security Hub's
+// AwsIamAccessKey resource and CloudTrail's userIdentity each name it:
+// userName is the role's name for Role and AssumedRole, the user's for IAMUser.
+type identity struct {
+	userType, userName, principalID, accessKeyID string
+}
+
+// identityLabels sets the principal labels principalLabels documents,
+// each value bounded.
+func identityLabels(labels map[string]string, id identity) {
+	name := clip(id.userName)
+	labels["access_key_id"] = clip(id.accessKeyID)
+	labels["principal_id"] = clip(id.principalID)
+	labels["user_type"] = clip(id.userType)
+	labels["user_name"] = name
+	switch id.userType {
 	case "AssumedRole":
 		labels["principal_type"] = PrincipalAssumedRole
-		labels["role_name"] = k.UserName
-		if _, session, ok := strings.Cut(k.PrincipalID, ":"); ok {
-			labels["session_name"] = session
+		labels["role_name"] = name
+		if _, session, ok := strings.Cut(id.principalID, ":"); ok {
+			labels["session_name"] = clip(session)
 		}
 	case "Role":
 		labels["principal_type"] = PrincipalRole
-		labels["role_name"] = k.UserName
+		labels["role_name"] = name
 	case "IAMUser":
 		labels["principal_type"] = PrincipalIAMUser
-		labels["iam_user_name"] = k.UserName
+		labels["iam_user_name"] = name
 	case "Root":
 		labels["principal_type"] = PrincipalRoot
 	case "FederatedUser":
 		labels["principal_type"] = PrincipalFederatedUser
 	case "":
-		if k.AccessKeyID != "" {
+		if id.accessKeyID != "" {
 			labels["principal_type"] = PrincipalAccessKey
 		}
 	default:

@@ -129,6 +129,24 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 			params: map[string]any{"model_id": "anthropic.claude-3-5-sonnet-20240620-v1:0", "usage_plan_id": "abc123", "function_name": "chat-backend"},
 			dedup:  "anthropic.claude-3-5-sonnet-20240620-v1:0",
 		},
+		{
+			// The dedup key is the GuardDuty finding id, as guardduty-bedrock-cost's
+			// for eventbridge-guardduty-assumed-role.json: the two fold into one incident.
+			name: "guardduty finding imported into security hub", path: "/alerts/eventbridge",
+			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-securityhub-guardduty-bedrock.json") },
+			route: "securityhub-guardduty-bedrock-cost", runbook: "usage-spike",
+			params: map[string]any{"model_id": "", "principal_type": "assumed-role", "role_name": "chat-backend-role", "user_name": "",
+				"access_key_id": "ASIAIOSFODNN7EXAMPLE"},
+			dedup: "a4c9b1f0e2d34b5f8e7a6c5d4e3f2a1b",
+		},
+		{
+			name: "guardduty finding through eventbridge", path: "/alerts/eventbridge",
+			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-guardduty-assumed-role.json") },
+			route: "guardduty-bedrock-cost", runbook: "usage-spike",
+			params: map[string]any{"model_id": "anthropic.claude-3-haiku-20240307-v1:0", "principal_type": "assumed-role",
+				"role_name": "chat-backend-role", "user_name": "", "access_key_id": "ASIAIOSFODNN7EXAMPLE"},
+			dedup: "a4c9b1f0e2d34b5f8e7a6c5d4e3f2a1b",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

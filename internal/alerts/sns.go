@@ -449,12 +449,14 @@ func ParseSNSMessage(env *SNSEnvelope) ([]Alert, error) {
 		if err := decodeJSON(msg, &ev, false, "sns Message"); err != nil {
 			return nil, err
 		}
-		a, err := alertFromEvent(ev, msg)
+		alerts, err := alertsFromEvent(ev, msg)
 		if err != nil {
 			return nil, err
 		}
-		a.Source = SourceSNS
-		return []Alert{a}, nil
+		for i := range alerts {
+			alerts[i].Source = SourceSNS
+		}
+		return alerts, nil
 	}
 	if probe.AlarmName == "" {
 		return nil, badRequest("sns Message is not a CloudWatch alarm (no AlarmName), a cost anomaly (no anomalyId) or an EventBridge event (no detail-type)")
