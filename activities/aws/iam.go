@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/quenchhq/quench/activities/action"
 	"github.com/quenchhq/quench/runbooks"
@@ -31,6 +32,7 @@ const (
 	ActionRevokeUserSessions   = "iam.revoke_user_sessions"
 	ActionRestoreUserPolicy    = "iam.restore_user_policy"
 	ActionDeactivateAccessKeys = "iam.deactivate_access_keys"
+	ActionDeactivateAccessKey  = "iam.deactivate_access_key"
 	ActionReactivateAccessKeys = "iam.reactivate_access_keys"
 )
 
@@ -92,6 +94,7 @@ type IAMAPI interface {
 	GetUserPolicy(ctx context.Context, in *iam.GetUserPolicyInput, opts ...func(*iam.Options)) (*iam.GetUserPolicyOutput, error)
 	PutUserPolicy(ctx context.Context, in *iam.PutUserPolicyInput, opts ...func(*iam.Options)) (*iam.PutUserPolicyOutput, error)
 	DeleteUserPolicy(ctx context.Context, in *iam.DeleteUserPolicyInput, opts ...func(*iam.Options)) (*iam.DeleteUserPolicyOutput, error)
+	GetAccessKeyLastUsed(ctx context.Context, in *iam.GetAccessKeyLastUsedInput, opts ...func(*iam.Options)) (*iam.GetAccessKeyLastUsedOutput, error)
 	ListAccessKeys(ctx context.Context, in *iam.ListAccessKeysInput, opts ...func(*iam.Options)) (*iam.ListAccessKeysOutput, error)
 	UpdateAccessKey(ctx context.Context, in *iam.UpdateAccessKeyInput, opts ...func(*iam.Options)) (*iam.UpdateAccessKeyOutput, error)
 	ListServiceSpecificCredentials(ctx context.Context, in *iam.ListServiceSpecificCredentialsInput, opts ...func(*iam.Options)) (*iam.ListServiceSpecificCredentialsOutput, error)
@@ -187,7 +190,7 @@ func (a *IAMActions) Actions() []action.Action {
 		}, a.RestoreUserPolicy),
 		action.New(runbooks.ActionSpec{
 			Name:        ActionDeactivateAccessKeys,
-			Description: "Set a user's active access keys (and Bedrock API keys) Inactive; undo reactivates only those that were Active.",
+			Description: "Set every Active access key (and Bedrock API key) of a user Inactive; undo reactivates only those that were Active. To deactivate only the key an alert names, use iam.deactivate_access_key.",
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{
 				{Name: "user_name", Type: "string", Required: true, Description: "name of the IAM user"},
@@ -195,8 +198,19 @@ func (a *IAMActions) Actions() []action.Action {
 			},
 		}, a.DeactivateAccessKeys),
 		action.New(runbooks.ActionSpec{
+			Name: ActionDeactivateAccessKey,
+			Description: "Set exactly one IAM access key Inactive, the one an alert or finding names (principal type access-key, or an IAM user's leaked key); the user's other keys are left alone. " +
+				"The owning user is found with iam:GetAccessKeyLastUsed unless user_name is given (then the key must be that user's); output.user_name names it, for iam.revoke_user_sessions, since sessions already issued from the key stay valid. " +
+				"Temporary keys (ASIA…) are refused: they belong to a session, contained with iam.revoke_role_sessions or iam.revoke_user_sessions. Undo reactivates the key only if it was Active before.",
+			Mutating: true,
+			Args: []runbooks.ArgSpec{
+				{Name: "access_key_id", Type: "string", Required: true, Description: "the access key id (AKIA…), e.g. GuardDuty's resource.accessKeyDetails.accessKeyId"},
+				{Name: "user_name", Type: "string", Description: "the IAM user that owns the key, when known; checked, not trusted (default: looked up)"},
+			},
+		}, a.DeactivateAccessKey),
+		action.New(runbooks.ActionSpec{
 			Name:        ActionReactivateAccessKeys,
-			Description: "Undo of iam.deactivate_access_keys: set the listed keys and credentials Active again.",
+			Description: "Undo of iam.deactivate_access_keys and iam.deactivate_access_key: set the listed keys and credentials Active again.",
 			Mutating:    true,
 			UndoOnly:    true,
 			Args: []runbooks.ArgSpec{
@@ -1087,6 +1101,97 @@ func (a *IAMActions) DeactivateAccessKeys(ctx context.Context, in contract.Actio
 	res.Warnings = []string{fmt.Sprintf("sessions already issued from the keys of user %s stay valid until they expire; %s ends them", args.UserName, ActionRevokeUserSessions)}
 	res.Undo = &contract.UndoRecord{Action: ActionReactivateAccessKeys, Args: map[string]any{
 		"user_name": args.UserName, "access_key_ids": orEmpty(priorKeys), "credential_ids": orEmpty(priorCreds),
+	}}
+	return res, nil
+}
+
+// accessKeyIDRE is IAM's pattern for an access key id.
+var accessKeyIDRE = regexp.MustCompile(`^\w{16,128}$`)
+
+type deactivateKeyArgs struct {
+	AccessKeyID string `json:"access_key_id"`
+	UserName    string `json:"user_name"`
+}
+
+// DeactivateAccessKey sets exactly one access key Inactive. An alert names
+// a key more often than a user (GuardDuty's accessKeyDetails); containing
+// only that key leaves the user's other, uncompromised keys working.
+func (a *IAMActions) DeactivateAccessKey(ctx context.Context, in contract.ActionInput, args deactivateKeyArgs) (contract.ActionResult, error) {
+	id := args.AccessKeyID
+	if !accessKeyIDRE.MatchString(id) {
+		return contract.ActionResult{}, action.InvalidArg(ActionDeactivateAccessKey, "access_key_id %q: want an access key id such as AKIAIOSFODNN7EXAMPLE", id)
+	}
+	// STS hands out ASIA keys with session tokens; IAM has no such key to
+	// switch off, and looking it up would only fail less clearly.
+	if strings.HasPrefix(id, "ASIA") {
+		return contract.ActionResult{}, action.NonRetryable(action.ErrValidation, fmt.Errorf("%s: %s is a temporary key of an STS session, not an IAM user's access key: "+
+			"contain the session instead, with %s (role or assumed-role) or %s (an IAM user's GetSessionToken/GetFederationToken session)",
+			ActionDeactivateAccessKey, id, ActionRevokeRoleSessions, ActionRevokeUserSessions))
+	}
+	c, err := a.clients(ctx, in.Incident)
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	fail := func(err error) (contract.ActionResult, error) {
+		return contract.ActionResult{}, fmt.Errorf("deactivate access key %s: %w", id, err)
+	}
+	user := args.UserName
+	if user == "" {
+		out, err := c.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(id)})
+		if err != nil {
+			err = AWSError("iam", "GetAccessKeyLastUsed", "access key "+id, err)
+			if app := (*temporal.ApplicationError)(nil); errors.As(err, &app) && app.Type() == action.ErrAccessDenied {
+				// IAM may answer a key it does not hold in this account the same way.
+				err = fmt.Errorf("%w (or the key is not in this account; give user_name when the owner is known)", err)
+			}
+			return fail(err)
+		}
+		if user = aws.ToString(out.UserName); user == "" {
+			return fail(action.NonRetryable(action.ErrValidation, fmt.Errorf("IAM names no user owning it (a root user's key, or another account's): contain it by hand")))
+		}
+	}
+	if err := a.refuseSelf(ctx, in, ActionDeactivateAccessKey, principal{kind: "user", name: user}); err != nil {
+		return fail(err)
+	}
+	creds, err := listUserCredentials(ctx, c, user, false)
+	if err != nil {
+		return fail(err)
+	}
+	current := creds.status(id)
+	if current == "" {
+		return fail(action.NonRetryable(action.ErrNotFound, fmt.Errorf("user %s has no access key %s (it has %d): check the key id and user_name", user, id, len(creds.AccessKeys))))
+	}
+	prior := action.Checkpoint(ctx, current)
+	inactive := string(iamtypes.StatusTypeInactive)
+	res := contract.ActionResult{
+		Changed: prior == string(iamtypes.StatusTypeActive),
+		DryRun:  in.DryRun,
+		Prior:   map[string]any{"user_name": user, "access_key_id": id, "status": prior},
+		Output:  map[string]any{"user_name": user, "access_key_id": id, "status": inactive},
+	}
+	what := fmt.Sprintf("access key %s of user %s", id, user)
+	if in.DryRun {
+		res.Changed = current == string(iamtypes.StatusTypeActive)
+		res.Output["status"] = current
+		res.Summary = "would deactivate " + what
+		if !res.Changed {
+			res.Summary = fmt.Sprintf("%s is already %s: unchanged", what, current)
+		}
+		return res, nil
+	}
+	if current != inactive {
+		if err := a.setCredentials(ctx, c, user, []string{id}, nil, iamtypes.StatusTypeInactive); err != nil {
+			return fail(err)
+		}
+	}
+	if !res.Changed {
+		res.Summary = fmt.Sprintf("%s is already %s: unchanged", what, prior)
+		return res, nil
+	}
+	res.Summary = "deactivated " + what
+	res.Warnings = []string{fmt.Sprintf("sessions already issued from access key %s stay valid until they expire; %s with user_name %s ends them", id, ActionRevokeUserSessions, user)}
+	res.Undo = &contract.UndoRecord{Action: ActionReactivateAccessKeys, Args: map[string]any{
+		"user_name": user, "access_key_ids": []string{id}, "credential_ids": []string{},
 	}}
 	return res, nil
 }

@@ -378,6 +378,20 @@ func (i *IAM) Serve(w http.ResponseWriter, r *http.Request, op string) {
 	case "GetUser":
 		i.q.result(w, op, "<User>"+el("Path", "/")+el("UserName", user.name)+el("UserId", user.id)+
 			el("Arn", "arn:aws:iam::"+AccountID+":user/"+user.name)+el("CreateDate", user.created.Format(time.RFC3339))+"</User>")
+	case "GetAccessKeyLastUsed":
+		// Finds the key's owner across the account's users. AWS documents
+		// no error of its own for a key it does not know; like moto, the
+		// fake answers NoSuchEntity.
+		id := f.Get("AccessKeyId")
+		for _, u := range i.users {
+			for _, k := range u.keys {
+				if k.id == id {
+					i.q.result(w, op, el("UserName", u.name)+"<AccessKeyLastUsed>"+el("ServiceName", "N/A")+el("Region", "N/A")+"</AccessKeyLastUsed>")
+					return
+				}
+			}
+		}
+		i.q.writeError(w, http.StatusNotFound, "NoSuchEntity", fmt.Sprintf("The Access Key with id %s cannot be found.", id))
 	case "ListAccessKeys":
 		var members []string
 		for _, k := range user.keys {

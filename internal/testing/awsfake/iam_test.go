@@ -223,3 +223,28 @@ func TestConfigRetriesThrottlingQuickly(t *testing.T) {
 		t.Errorf("retrying two throttles took %s; test configs should back off in milliseconds", d)
 	}
 }
+
+func TestIAMGetAccessKeyLastUsedNamesTheOwner(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t)
+	fake := awsfake.RegisterIAM(srv)
+	fake.AddUser("alice")
+	fake.AddUser("bob")
+	fake.AddAccessKey("bob", "AKIABOBKEY0000000001", "Inactive")
+	client := iam.NewFromConfig(srv.Config())
+
+	out, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String("AKIABOBKEY0000000001")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.UserName) != "bob" || out.AccessKeyLastUsed == nil || aws.ToString(out.AccessKeyLastUsed.ServiceName) != "N/A" {
+		t.Errorf("GetAccessKeyLastUsed = user %q, last used %+v", aws.ToString(out.UserName), out.AccessKeyLastUsed)
+	}
+	_, err = client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String("AKIANOSUCHKEY0000001")})
+	if apiCode(err) != "NoSuchEntity" {
+		t.Errorf("unknown key: err = %v, want NoSuchEntity", err)
+	}
+	if m := srv.MutatingCalls(); len(m) != 0 {
+		t.Errorf("GetAccessKeyLastUsed counted as mutating: %v", m)
+	}
+}
