@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -157,7 +158,8 @@ func TestIAMPatternMatchesLikeIAM(t *testing.T) {
 
 func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
 	stmts := loadWorkerPolicy(t)
-	for _, never := range []string{"iam:CreateAccessKey", "iam:PassRole", "iam:CreateUser", "iam:AttachRolePolicy", "ssm:GetParameters", "bedrock:InvokeModel", "lambda:InvokeFunction", "apigateway:DELETE", "sts:GetSessionToken"} {
+	for _, never := range []string{"iam:CreateAccessKey", "iam:PassRole", "iam:CreateUser", "iam:AttachRolePolicy", "ssm:GetParameters", "bedrock:InvokeModel", "lambda:InvokeFunction", "apigateway:DELETE", "sts:GetSessionToken",
+		"iam:DeleteAccessKey", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "bedrock:InvokeAgent", "bedrock-mantle:CreateInference", "sso:DeletePermissionSet"} {
 		if policyAllows(stmts, never) {
 			t.Errorf("worker policy allows %s, which quench never needs", never)
 		}
@@ -166,6 +168,31 @@ func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
 		for _, a := range s.Action {
 			if s.Effect == "Allow" && (a == "*" || strings.HasSuffix(a, ":*")) {
 				t.Errorf("statement %s allows every action of a service (%s)", s.Sid, a)
+			}
+		}
+	}
+}
+
+// Every operation the actions' client interfaces declare is allowed by
+// the worker policy, whether or not a test happens to reach the path that
+// calls it (checkCallsAllowed sees only the calls tests make).
+func TestWorkerPolicyAllowsEveryOperationTheClientsDeclare(t *testing.T) {
+	stmts := loadWorkerPolicy(t)
+	// By the fake's signing name, as iamAction expects. CallerAPI is left
+	// out: no policy grants or denies sts:GetCallerIdentity.
+	clients := map[string]reflect.Type{
+		"iam":           reflect.TypeFor[IAMAPI](),
+		"lambda":        reflect.TypeFor[LambdaAPI](),
+		"apigateway":    reflect.TypeFor[APIGatewayAPI](),
+		"ssm":           reflect.TypeFor[SSMAPI](),
+		"bedrock":       reflect.TypeFor[BedrockAPI](),
+		"bedrock-agent": reflect.TypeFor[BedrockAgentAPI](),
+		"monitoring":    reflect.TypeFor[CloudWatchAPI](),
+	}
+	for service, iface := range clients {
+		for m := range iface.Methods() {
+			if a := iamAction(awsfake.Call{Service: service, Operation: m.Name}); !policyAllows(stmts, a) {
+				t.Errorf("deploy/iam-policy.json does not allow %s, which %s declares", a, iface.Name())
 			}
 		}
 	}
