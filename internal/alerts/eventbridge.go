@@ -114,7 +114,8 @@ type guardDutyFinding struct {
 }
 
 // ParseEventBridge parses an EventBridge event: a CloudWatch alarm state
-// change, a GuardDuty finding, or Security Hub findings (one alert each).
+// change, a GuardDuty finding, Security Hub findings (one alert each), or
+// an API call CloudTrail recorded.
 // Other detail-types are refused by name.
 func ParseEventBridge(body []byte) ([]Alert, error) {
 	var ev eventBridgeEvent
@@ -125,7 +126,7 @@ func ParseEventBridge(body []byte) ([]Alert, error) {
 }
 
 // detailTypes are the detail-types alertsFromEvent takes, for its refusal.
-var detailTypes = []string{DetailTypeAlarmStateChange, DetailTypeGuardDuty, DetailTypeSecurityHubImported}
+var detailTypes = []string{DetailTypeAlarmStateChange, DetailTypeGuardDuty, DetailTypeSecurityHubImported, DetailTypeCloudTrail}
 
 func alertsFromEvent(ev eventBridgeEvent, raw []byte) ([]Alert, error) {
 	if len(ev.Detail) == 0 {
@@ -144,6 +145,8 @@ func alertsFromEvent(ev eventBridgeEvent, raw []byte) ([]Alert, error) {
 		return one(alertFromGuardDuty(ev, raw))
 	case DetailTypeSecurityHubImported:
 		return alertsFromSecurityHub(ev)
+	case DetailTypeCloudTrail:
+		return one(alertFromCloudTrail(ev, raw))
 	case "":
 		return nil, badRequest("eventbridge event has no detail-type")
 	}

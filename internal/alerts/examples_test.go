@@ -140,6 +140,22 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 			dedup: "a4c9b1f0e2d34b5f8e7a6c5d4e3f2a1b",
 		},
 		{
+			name: "cloudtrail: a guardrail deleted by an assumed role", path: "/alerts/eventbridge",
+			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-cloudtrail-delete-guardrail.json") },
+			route: "cloudtrail-bedrock-controls-deleted", runbook: "usage-spike",
+			params: map[string]any{"model_id": "", "principal_type": "assumed-role", "role_name": "RoleToBeAssumed", "user_name": "",
+				"access_key_id": "AKIAIOSFODNN7EXAMPLE"},
+			dedup: "arn:aws:sts::123456789012:assumed-role/RoleToBeAssumed/MySessionName",
+		},
+		{
+			name: "cloudtrail: invocation logging deleted by an IAM user", path: "/alerts/eventbridge",
+			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-cloudtrail-delete-invocation-logging.json") },
+			route: "cloudtrail-bedrock-controls-deleted", runbook: "usage-spike",
+			params: map[string]any{"model_id": "", "principal_type": "iam-user", "role_name": "", "user_name": "Alice",
+				"access_key_id": "AKIAIOSFODNN7EXAMPLE"},
+			dedup: "arn:aws:iam::123456789012:user/Alice",
+		},
+		{
 			name: "guardduty finding through eventbridge", path: "/alerts/eventbridge",
 			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-guardduty-assumed-role.json") },
 			route: "guardduty-bedrock-cost", runbook: "usage-spike",
