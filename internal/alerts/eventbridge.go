@@ -98,6 +98,12 @@ type guardDutyFinding struct {
 			// Deprecated by AWS in favour of Guardrails; read when that is empty.
 			GuardrailArn     string `json:"guardrailArn"`
 			GuardrailVersion string `json:"guardrailVersion"`
+			// ContentPolicyFilters are the filters that matched (API_ContentPolicyFilter).
+			ContentPolicyFilters []struct {
+				Type       string `json:"type"`
+				Confidence string `json:"confidence"`
+				Action     string `json:"action"`
+			} `json:"contentPolicyFilters"`
 		} `json:"bedrockGuardrailDetails"`
 	} `json:"resource"`
 	Service struct {
@@ -106,8 +112,17 @@ type guardDutyFinding struct {
 		Count          int    `json:"count"`
 		Action         struct {
 			AwsAPICallAction *struct {
-				API         string `json:"api"`
-				ServiceName string `json:"serviceName"`
+				API             string `json:"api"`
+				ServiceName     string `json:"serviceName"`
+				CallerType      string `json:"callerType"`
+				ErrorCode       string `json:"errorCode"`
+				RemoteIPDetails *struct {
+					IPAddressV4 string `json:"ipAddressV4"`
+					IPAddressV6 string `json:"ipAddressV6"`
+					Country     struct {
+						CountryName string `json:"countryName"`
+					} `json:"country"`
+				} `json:"remoteIpDetails"`
 			} `json:"awsApiCallAction"`
 		} `json:"action"`
 	} `json:"service"`
@@ -201,12 +216,12 @@ func alertFromGuardDuty(ev eventBridgeEvent, raw []byte) (Alert, error) {
 		return Alert{}, badRequest("guardduty finding has no detail.type")
 	}
 	labels := map[string]string{
-		"finding_type":  f.Type,
-		"finding_id":    f.ID,
+		"finding_type":  clip(f.Type),
+		"finding_id":    clip(f.ID),
 		"severity":      fmt.Sprint(f.Severity),
-		"resource_type": f.Resource.ResourceType,
-		"region":        firstNonEmpty(f.Region, ev.Region),
-		"account_id":    firstNonEmpty(f.AccountID, ev.Account),
+		"resource_type": clip(f.Resource.ResourceType),
+		"region":        clip(firstNonEmpty(f.Region, ev.Region)),
+		"account_id":    clip(firstNonEmpty(f.AccountID, ev.Account)),
 	}
 	principalLabels(labels, f)
 	aiLabels(labels, f)
@@ -216,10 +231,10 @@ func alertFromGuardDuty(ev eventBridgeEvent, raw []byte) (Alert, error) {
 	}
 	return Alert{
 		Source:      SourceEventBridge,
-		Name:        f.Type,
+		Name:        clip(f.Type),
 		Status:      status,
-		Fingerprint: firstNonEmpty(f.ID, ev.ID),
-		FindingType: f.Type,
+		Fingerprint: clip(firstNonEmpty(f.ID, ev.ID)),
+		FindingType: clip(f.Type),
 		Labels:      nonEmpty(labels),
 		Annotations: nonEmpty(map[string]string{"title": f.Title, "description": f.Description, "arn": f.Arn}),
 		Summary:     firstNonEmpty(f.Title, f.Description),
@@ -304,16 +319,21 @@ func identityLabels(labels map[string]string, id identity) {
 }
 
 // aiLabels sets the labels of GuardDuty's AI Protection details
-// (https://docs.aws.amazon.com/guardduty/latest/ug/findings-ai-protection.html):
+// (https://docs.aws.amazon.com/guardduty/latest/ug/findings-ai-protection.html),
+// each value bounded:
 //
 //	model_id           the first model in resource.modelDetails
 //	model_ids          every model there, comma-separated (set when there are several)
 //	guardrail_arn      the guardrail that intervened (resource.bedrockGuardrailDetails)
 //	guardrail_id       the id at the end of guardrail_arn
 //	guardrail_version  its version (a number, DRAFT or ENFORCED)
+//	guardrail_ids      every guardrail's id, comma-separated (set when there are several)
 //	guardrail_action   GUARDRAIL_INTERVENED or NONE
 //	guardrail_source   INPUT or OUTPUT
+//	guardrail_filters  the content filters that matched, TYPE:ACTION (PROMPT_ATTACK:BLOCKED), comma-separated
 //	api, api_service   the API call the finding is about (service.action.awsApiCallAction)
+//	caller_type, api_error_code   how it was called (Remote IP, ...) and its error, if any
+//	remote_ip, remote_country     where it came from (remoteIpDetails)
 func aiLabels(labels map[string]string, f guardDutyFinding) {
 	var models []string
 	for _, m := range f.Resource.ModelDetails {
@@ -322,28 +342,54 @@ func aiLabels(labels map[string]string, f guardDutyFinding) {
 		}
 	}
 	if len(models) > 0 {
-		labels["model_id"] = models[0]
+		labels["model_id"] = clip(models[0])
 	}
 	if len(models) > 1 {
-		labels["model_ids"] = strings.Join(models, ",")
+		labels["model_ids"] = joinDistinct(models)
 	}
 	if g := f.Resource.BedrockGuardrailDetails; g != nil {
 		arn, version := g.GuardrailArn, g.GuardrailVersion
 		if len(g.Guardrails) > 0 {
 			arn, version = g.Guardrails[0].Arn, g.Guardrails[0].Version
 		}
-		labels["guardrail_arn"] = arn
-		if i := strings.LastIndex(arn, ":guardrail/"); i >= 0 {
-			labels["guardrail_id"] = arn[i+len(":guardrail/"):]
+		labels["guardrail_arn"] = clip(arn)
+		labels["guardrail_id"] = clip(guardrailID(arn))
+		labels["guardrail_version"] = clip(version)
+		if len(g.Guardrails) > 1 {
+			var ids []string
+			for _, gr := range g.Guardrails {
+				ids = append(ids, guardrailID(gr.Arn))
+			}
+			labels["guardrail_ids"] = joinDistinct(ids)
 		}
-		labels["guardrail_version"] = version
-		labels["guardrail_action"] = g.GuardrailAction
-		labels["guardrail_source"] = g.GuardrailSource
+		labels["guardrail_action"] = clip(g.GuardrailAction)
+		labels["guardrail_source"] = clip(g.GuardrailSource)
+		var filters []string
+		for _, c := range g.ContentPolicyFilters {
+			if c.Type != "" {
+				filters = append(filters, c.Type+":"+firstNonEmpty(c.Action, "NONE"))
+			}
+		}
+		labels["guardrail_filters"] = joinDistinct(filters)
 	}
 	if c := f.Service.Action.AwsAPICallAction; c != nil {
-		labels["api"] = c.API
-		labels["api_service"] = c.ServiceName
+		labels["api"] = clip(c.API)
+		labels["api_service"] = clip(c.ServiceName)
+		labels["caller_type"] = clip(c.CallerType)
+		labels["api_error_code"] = clip(c.ErrorCode)
+		if ip := c.RemoteIPDetails; ip != nil {
+			labels["remote_ip"] = clip(firstNonEmpty(ip.IPAddressV4, ip.IPAddressV6))
+			labels["remote_country"] = clip(ip.Country.CountryName)
+		}
 	}
+}
+
+// guardrailID is the id at the end of a guardrail ARN, or "" when it is not one.
+func guardrailID(arn string) string {
+	if i := strings.LastIndex(arn, ":guardrail/"); i >= 0 {
+		return arn[i+len(":guardrail/"):]
+	}
+	return ""
 }
 
 // alarmStatus maps a CloudWatch alarm state to an alert status.

@@ -44,6 +44,7 @@ func TestGuardDutyPrincipalAndAILabels(t *testing.T) {
 				"principal_id": "AROAIDPPEZS35WEXAMPLE:chat-backend-session", "access_key_id": "ASIAIOSFODNN7EXAMPLE",
 				"model_id": "anthropic.claude-3-haiku-20240307-v1:0",
 				"api":      "InvokeModel", "api_service": "bedrock.amazonaws.com",
+				"caller_type": "Remote IP", "remote_ip": "198.51.100.23", "remote_country": "Unknown",
 			},
 			absent: []string{"iam_user_name", "model_ids", "guardrail_id"},
 		},
@@ -57,6 +58,7 @@ func TestGuardDutyPrincipalAndAILabels(t *testing.T) {
 				"model_id":  "anthropic.claude-3-5-sonnet-20240620-v1:0",
 				"model_ids": "anthropic.claude-3-5-sonnet-20240620-v1:0,amazon.titan-text-express-v1",
 				"api":       "InvokeModelWithResponseStream", "api_service": "bedrock.amazonaws.com",
+				"caller_type": "Remote IP", "remote_ip": "203.0.113.77", "remote_country": "Unknown",
 			},
 			absent: []string{"role_name", "session_name", "guardrail_id"},
 		},
@@ -71,6 +73,24 @@ func TestGuardDutyPrincipalAndAILabels(t *testing.T) {
 				"guardrail_arn": "arn:aws:bedrock:us-east-1:111122223333:guardrail/gr1a2b3c4d5e", "guardrail_id": "gr1a2b3c4d5e",
 				"guardrail_version": "1", "guardrail_action": "GUARDRAIL_INTERVENED", "guardrail_source": "INPUT",
 				"api": "Converse", "api_service": "bedrock.amazonaws.com",
+				"caller_type": "Remote IP", "remote_ip": "198.51.100.23", "remote_country": "Unknown",
+			},
+			absent: []string{"iam_user_name", "model_id", "guardrail_ids", "guardrail_filters"},
+		},
+		{
+			file: "eventbridge-guardduty-prompt-injection-filters.json",
+			want: map[string]string{
+				"finding_type": "Impact:IAMUser/PromptInjection.Direct", "finding_id": "c3d4e5f6a7b84c9d0e1f2a3b4c5d6e7f",
+				"severity": "5", "resource_type": "AccessKey", "region": "us-east-1", "account_id": "111122223333",
+				"principal_type": PrincipalAssumedRole, "user_type": "AssumedRole", "user_name": "chat-backend-role",
+				"role_name": "chat-backend-role", "session_name": "chat-backend-session",
+				"principal_id": "AROAIDPPEZS35WEXAMPLE:chat-backend-session", "access_key_id": "ASIAIOSFODNN7EXAMPLE",
+				"guardrail_arn": "arn:aws:bedrock:us-east-1:111122223333:guardrail/gr1a2b3c4d5e", "guardrail_id": "gr1a2b3c4d5e",
+				"guardrail_version": "1", "guardrail_ids": "gr1a2b3c4d5e,gr9z8y7x6w5v",
+				"guardrail_action": "GUARDRAIL_INTERVENED", "guardrail_source": "INPUT",
+				"guardrail_filters": "PROMPT_ATTACK:BLOCKED,JAILBREAK:BLOCKED",
+				"api":               "Converse", "api_service": "bedrock.amazonaws.com",
+				"caller_type": "Remote IP", "remote_ip": "198.51.100.23", "remote_country": "Unknown",
 			},
 			absent: []string{"iam_user_name", "model_id"},
 		},
@@ -159,6 +179,31 @@ func TestGuardDutyFindingWithoutAccessKeyDetailsHasNoPrincipal(t *testing.T) {
 		if v, ok := alerts[0].Labels[k]; ok {
 			t.Errorf("label %s = %q on a finding without accessKeyDetails", k, v)
 		}
+	}
+}
+
+func TestGuardDutyLabelsAreBounded(t *testing.T) {
+	long := strings.Repeat("m", 5000)
+	var models []string
+	for i := range 30 {
+		models = append(models, `{"modelId":"`+long+string(rune('a'+i%26))+`"}`)
+	}
+	body := []byte(`{"detail-type":"GuardDuty Finding","detail":{"type":"Impact:IAMUser/CostHarvesting","id":"` + long + `",
+		"resource":{"resourceType":"AccessKey","accessKeyDetails":{"userType":"AssumedRole","userName":"` + long + `","principalId":"x:` + long + `"},
+		"modelDetails":[` + strings.Join(models, ",") + `]},
+		"service":{"action":{"awsApiCallAction":{"api":"` + long + `","remoteIpDetails":{"ipAddressV4":"` + long + `"}}}}}}`)
+	alerts, err := ParseEventBridge(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alerts[0]
+	for k, v := range a.Labels {
+		if len(v) > maxLabelValue {
+			t.Errorf("label %s is %d bytes, over %d", k, len(v), maxLabelValue)
+		}
+	}
+	if len(a.Fingerprint) > maxLabelValue || !strings.Contains(a.Labels["model_ids"], "more") {
+		t.Errorf("fingerprint %d bytes, model_ids %q: want bounded, and the list cut with a count", len(a.Fingerprint), a.Labels["model_ids"])
 	}
 }
 

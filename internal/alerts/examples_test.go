@@ -149,11 +149,22 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 		},
 		{
 			name: "cloudtrail: invocation logging deleted by an IAM user", path: "/alerts/eventbridge",
-			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-cloudtrail-delete-invocation-logging.json") },
+			body: func(t *testing.T) []byte {
+				return readTestdata(t, "eventbridge-cloudtrail-delete-invocation-logging.json")
+			},
 			route: "cloudtrail-bedrock-controls-deleted", runbook: "usage-spike",
 			params: map[string]any{"model_id": "", "principal_type": "iam-user", "role_name": "", "user_name": "Alice",
 				"access_key_id": "AKIAIOSFODNN7EXAMPLE"},
 			dedup: "arn:aws:iam::123456789012:user/Alice",
+		},
+		{
+			name: "guardduty prompt injection with two guardrails", path: "/alerts/eventbridge",
+			body: func(t *testing.T) []byte {
+				return readTestdata(t, "eventbridge-guardduty-prompt-injection-filters.json")
+			},
+			route: "guardduty-prompt-injection", runbook: "unsafe-output",
+			params: map[string]any{"guardrail_id": "gr1a2b3c4d5e", "model_id": ""},
+			dedup:  "gr1a2b3c4d5e",
 		},
 		{
 			name: "guardduty finding through eventbridge", path: "/alerts/eventbridge",
