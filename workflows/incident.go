@@ -315,7 +315,7 @@ func (s *incident) ref() contract.IncidentRef {
 func (s *incident) status(ctx workflow.Context) contract.Status {
 	st := contract.Status{
 		ID: s.ID, Runbook: s.rb.Metadata.Name, Title: s.rb.Metadata.Title, Severity: s.Severity,
-		State: s.State, Source: s.in.Source, Requester: s.in.Requester, DryRun: s.in.DryRun,
+		State: s.State, Source: s.in.Source, Requester: s.in.Requester, DryRun: s.in.DryRun || s.ForcedDryRun,
 		Started: s.Started, Updated: s.Updated, Alerts: s.Alerts, Error: s.Error,
 		Steps: append([]contract.StepStatus(nil), s.Steps...),
 	}

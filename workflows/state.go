@@ -30,6 +30,10 @@ type incidentState struct {
 	Cancel   *contract.CancelRequest  `json:"cancel,omitempty"`
 	Finished bool                     `json:"finished"`
 	Runs     int                      `json:"runs"` // how many times it continued as new
+	// ForcedDryRun is set when the worker ran a step as a dry run although
+	// the incident was not started as one (quench dev without AWS
+	// credentials): nothing it does changes AWS, and status says so.
+	ForcedDryRun bool `json:"forced_dry_run,omitempty"`
 }
 
 // stepVars is what expressions see as steps.<id>.

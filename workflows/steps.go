@@ -300,6 +300,13 @@ func (s *incident) stepSucceeded(ctx workflow.Context, i int, res contract.Actio
 	for _, w := range res.Warnings {
 		s.event(ctx, contract.EventNote, step.ID, "", "warning: "+w)
 	}
+	// A worker that forces dry runs (quench dev without AWS credentials)
+	// makes the incident one. State and timeline only, no new commands, so
+	// no version gate.
+	if res.DryRun && !s.in.DryRun && !s.ForcedDryRun {
+		s.ForcedDryRun = true
+		s.event(ctx, contract.EventNote, step.ID, "", "the worker ran this step as a dry run (its summary says why): no AWS action of this incident changes anything, and it is shown as a dry run")
+	}
 	return false
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -124,6 +125,24 @@ func (p *Provider) HasCredentials(ctx context.Context) bool {
 	defer cancel()
 	creds, err := p.base.Credentials.Retrieve(ctx)
 	return err == nil && creds.HasKeys()
+}
+
+// Endpoint is the endpoint every service is pointed at (AWS_ENDPOINT_URL
+// or the profile's endpoint_url, e.g. an emulator); "" means AWS itself.
+func (p *Provider) Endpoint() string {
+	if p == nil {
+		return ""
+	}
+	return aws.ToString(p.base.BaseEndpoint)
+}
+
+// WithPlaceholderCredentials returns a provider on the same configuration
+// that signs with placeholder keys: an endpoint that needs no real
+// credentials (an emulator) can then be read without any. AWS rejects them.
+func (p *Provider) WithPlaceholderCredentials() *Provider {
+	cfg := p.base.Copy()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider("QUENCHNOCREDENTIALS", "placeholder", "")
+	return NewProvider(cfg)
 }
 
 // clientsFrom returns a function that builds a service client for an

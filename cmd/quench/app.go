@@ -120,7 +120,7 @@ type runtime struct {
 	registry *activities.Registry
 	notifier *activities.Notifier
 	records  *activities.RecordStore
-	dryRun   string // why AWS actions are forced to dry run, if they are
+	dryRun   string // how AWS actions are forced to dry run, if they are
 }
 
 // runtime builds the worker's side: the record store, Slack, AWS and the
@@ -140,13 +140,12 @@ func (a *app) runtime(ctx context.Context, recordsFile string) (*runtime, error)
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	rt := &runtime{notifier: notifier, records: records}
+	opts := worker.ActionOptions{Records: records, Logger: a.logger(), AWS: provider, Notifier: notifier}
 	if !provider.HasCredentials(ctx) {
-		rt.dryRun = "no AWS credentials"
-		a.logger().Warn("no AWS credentials found: every AWS action runs as a dry run (reads nothing it cannot, changes nothing)")
+		rt.dryRun = opts.WithoutAWSCredentials()
+		a.logger().Warn("no AWS credentials found: every AWS action runs as a dry run and changes nothing; incidents show as dry runs", "mode", rt.dryRun)
 	}
-	rt.registry, err = worker.BuildRegistry(ctx, worker.ActionOptions{
-		Records: records, Logger: a.logger(), AWS: provider, Notifier: notifier, ForceDryRunAWS: rt.dryRun,
-	})
+	rt.registry, err = worker.BuildRegistry(ctx, opts)
 	return rt, err
 }
 

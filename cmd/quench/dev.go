@@ -35,7 +35,10 @@ under --data-dir, so open incidents survive a restart), a worker, and the
 HTTP endpoints (alerts, Slack interactions, health). It prints one line with
 "ready" and the Temporal address once it accepts work; then use the other
 commands from another terminal. Without AWS credentials every AWS action is
-a dry run, and says so. Ctrl-C stops it; start it again to continue.
+a dry run, and says so: read-only ones are skipped (or read from the
+endpoint AWS_ENDPOINT_URL names, if set), the others report their plan, and
+incidents run to the end marked as dry runs. Ctrl-C stops it; start it
+again to continue.
 
 "ready" means the store works: before printing it, dev reads the namespace,
 writes a sentinel workflow and reads it back, and queries visibility (the
@@ -135,7 +138,7 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	}
 	mode := "AWS actions live"
 	if rt.dryRun != "" {
-		mode = "AWS actions dry run (" + rt.dryRun + ")"
+		mode = rt.dryRun
 	}
 	fmt.Fprintf(a.out, "quench dev ready: temporal %s namespace %s, http %s, data %s, %s\n", srv.FrontendAddress(), a.cfg.Namespace, httpAddr, o.dataDir, mode)
 	<-ctx.Done()
