@@ -1,6 +1,7 @@
 // Package alerts turns alert webhooks (Prometheus Alertmanager, CloudWatch
-// alarms through SNS or EventBridge, GuardDuty findings, and a generic JSON
-// shape) into incidents: each payload is parsed into normalized Alerts, routed
+// alarms through SNS or EventBridge, AWS Cost Anomaly Detection and AWS
+// Budgets through SNS, GuardDuty and Security Hub findings and CloudTrail
+// API calls through EventBridge, and a generic JSON shape) into incidents: each payload is parsed into normalized Alerts, routed
 // to a runbook by routes.yaml, and folded into the incident its dedup key
 // names with SignalWithStart, so a storm of alerts starts one incident.
 //

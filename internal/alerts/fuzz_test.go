@@ -70,6 +70,8 @@ func FuzzParseAlertmanager(f *testing.F) {
 func FuzzParseEventBridge(f *testing.F) {
 	seedFiles(f, "eventbridge-*.json")
 	f.Add([]byte(`{"detail-type":"GuardDuty Finding","detail":{"type":"Recon:IAMUser/UserPermissions","severity":5}}`))
+	f.Add([]byte(`{"detail-type":"Security Hub Findings - Imported","detail":{"findings":[{"Id":"f1","Types":["a"]},{"Id":"f2","RecordState":"ARCHIVED"}]}}`))
+	f.Add([]byte(`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"DeleteGuardrail","requestParameters":{"guardrailIdentifier":"g","n":1,"o":{}}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		alerts, err := ParseEventBridge(b)
 		checkParsed(t, SourceEventBridge, alerts, err)
@@ -87,6 +89,9 @@ func FuzzParseGeneric(f *testing.F) {
 
 // FuzzParseSNS covers the envelope, its string to sign, and the alarm or
 // event inside Message.
+//
+// Seeds: every testdata/sns-*.json (alarms, anomaly-detection alarms, cost
+// anomalies, budget notifications).
 func FuzzParseSNS(f *testing.F) {
 	seedFiles(f, "sns-*.json")
 	f.Fuzz(func(t *testing.T, b []byte) {
