@@ -75,11 +75,7 @@ func TestParseBudgetNotificationBoundsLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := alerts[0]
-	for k, v := range a.Labels {
-		if len(v) > maxLabelValue {
-			t.Errorf("label %s is %d bytes, over %d", k, len(v), maxLabelValue)
-		}
-	}
+	checkBounded(t, a)
 	if len(a.Name) > maxLabelValue || len(a.Fingerprint) > maxLabelValue || len(a.Summary) > maxLabelValue {
 		t.Errorf("name %d, fingerprint %d, summary %d bytes: want each within %d", len(a.Name), len(a.Fingerprint), len(a.Summary), maxLabelValue)
 	}

@@ -39,6 +39,16 @@ func wantLabels(t *testing.T, got, want map[string]string) {
 	}
 }
 
+// checkBounded fails for every label value of a over maxLabelValue.
+func checkBounded(t *testing.T, a Alert) {
+	t.Helper()
+	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
+		if v := a.Labels[k]; len(v) > maxLabelValue {
+			t.Errorf("label %.40s is %d bytes, over %d", k, len(v), maxLabelValue)
+		}
+	}
+}
+
 func TestParseCostAnomalyDocumentedMessage(t *testing.T) {
 	alerts, err := snsMessage(t, "sns-cost-anomaly-documented.json", nil)
 	if err != nil {
@@ -95,11 +105,7 @@ func TestParseCostAnomalyBoundsRootCauses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range alerts[0].Labels {
-		if len(v) > maxLabelValue {
-			t.Errorf("label %s is %d bytes, over %d", k, len(v), maxLabelValue)
-		}
-	}
+	checkBounded(t, alerts[0])
 	if l := alerts[0].Labels; l["root_causes"] != "50" || !strings.Contains(l["services"], "more") {
 		t.Errorf("services %q root_causes %q: want the list cut with a count of the rest", l["services"], l["root_causes"])
 	}

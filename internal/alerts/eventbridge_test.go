@@ -197,11 +197,7 @@ func TestGuardDutyLabelsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := alerts[0]
-	for k, v := range a.Labels {
-		if len(v) > maxLabelValue {
-			t.Errorf("label %s is %d bytes, over %d", k, len(v), maxLabelValue)
-		}
-	}
+	checkBounded(t, a)
 	if len(a.Fingerprint) > maxLabelValue || !strings.Contains(a.Labels["model_ids"], "more") {
 		t.Errorf("fingerprint %d bytes, model_ids %q: want bounded, and the list cut with a count", len(a.Fingerprint), a.Labels["model_ids"])
 	}

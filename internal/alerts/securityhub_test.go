@@ -105,11 +105,7 @@ func TestParseSecurityHubBoundsLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := alerts[0]
-	for k, v := range a.Labels {
-		if len(v) > maxLabelValue {
-			t.Errorf("label %s is %d bytes, over %d", k, len(v), maxLabelValue)
-		}
-	}
+	checkBounded(t, a)
 	if len(a.Name) > maxLabelValue || len(a.Fingerprint) > maxLabelValue || len(a.FindingType) > maxLabelValue {
 		t.Errorf("name %d fingerprint %d finding_type %d bytes", len(a.Name), len(a.Fingerprint), len(a.FindingType))
 	}
