@@ -258,8 +258,11 @@ func (s *incident) planGatedSteps(ctx workflow.Context, approvalStep string) []c
 			continue
 		}
 		in := contract.ActionInput{Incident: s.ref(), Step: step.ID, Args: args, DryRun: true}
+		// A plan attempt on a worker that died is noticed at the heartbeat
+		// timeout, not after the whole minute: the approval waits on it.
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: time.Minute,
+			HeartbeatTimeout:    contract.ActionHeartbeatTimeout,
 			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
 		})
 		var res contract.ActionResult

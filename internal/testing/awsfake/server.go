@@ -58,8 +58,10 @@ type Server struct {
 	faults   []Fault
 	services map[string]ServiceHandler // by signing name, plus "bedrock-agent"
 	now      func() time.Time
-	// observers see every call as it is recorded, even after ResetCalls.
+	// observers see every call as it is recorded, even after ResetCalls;
+	// served see it once it has been served.
 	observers []func(Call)
+	served    []func(Call)
 }
 
 // New starts an empty server; the service handlers register themselves in
@@ -157,6 +159,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(call)
 	h.Serve(w, r, op)
+	s.mu.Lock()
+	served := s.served
+	s.mu.Unlock()
+	for _, f := range served {
+		f(call)
+	}
 }
 
 func (s *Server) record(c Call) {
@@ -214,4 +222,14 @@ func (s *Server) OnCall(f func(Call)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.observers = append(s.observers, f)
+}
+
+// AfterServe registers f to see every call once it has been served: its
+// change is made and its answer written, but not yet flushed to the
+// caller. A test kills the caller there to lose the answer of a write
+// that landed.
+func (s *Server) AfterServe(f func(Call)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.served = append(s.served, f)
 }
