@@ -296,8 +296,8 @@ type killMatrix struct {
 type killFigure struct {
 	point     string
 	restarted time.Time
-	ready   time.Duration // restart → dev ready
-	resumed time.Duration // restart → the incident moved past the point
+	ready     time.Duration // restart → dev ready
+	resumed   time.Duration // restart → the incident moved past the point
 }
 
 func newKillMatrix(t *testing.T, fake *awsfake.Server) *killMatrix {
@@ -652,4 +652,3 @@ func (m *killMatrix) report(t *testing.T) {
 		t.Logf("history:\n%s", m.history())
 	}
 }
-
