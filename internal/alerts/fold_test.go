@@ -312,10 +312,14 @@ func TestContentTypeIsChecked(t *testing.T) {
 	}
 }
 
+// rejectReplays turns replay protection on for the generic source, as
+// reject_replays: true in the routes file does.
+func rejectReplays(c *Config) { c.Routes.Sources[SourceGeneric].RejectReplays = true }
+
 func TestReplayedSignedRequest(t *testing.T) {
 	body := readTestdata(t, "generic.json")
 	t.Run("is refused with a reason when replay protection is on", func(t *testing.T) {
-		ts := newTestServer(t, func(c *Config) { c.RejectReplays = true })
+		ts := newTestServer(t, rejectReplays)
 		h := hmacHeaders(ts, body)
 		if code, resp, _ := ts.post(t, "/alerts/generic", body, h); code != http.StatusAccepted {
 			t.Fatalf("first: %d %v", code, resp)
@@ -334,7 +338,7 @@ func TestReplayedSignedRequest(t *testing.T) {
 		}
 	})
 	t.Run("a refused request may be sent again as it is", func(t *testing.T) {
-		ts := newTestServer(t, func(c *Config) { c.RejectReplays = true })
+		ts := newTestServer(t, rejectReplays)
 		h := hmacHeaders(ts, body)
 		ts.starter.err = errors.New("temporal: connection refused")
 		if code, resp, _ := ts.post(t, "/alerts/generic", body, h); code != http.StatusServiceUnavailable {

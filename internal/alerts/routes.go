@@ -31,6 +31,9 @@ type SourceConfig struct {
 	BearerTokenEnv string
 	// HMACSecretEnv names the environment variable holding the HMAC secret.
 	HMACSecretEnv string
+	// RejectReplays refuses (409) an HMAC-signed request whose signature
+	// was already accepted inside the signature window (hmac only).
+	RejectReplays bool
 	// TopicARNs are the SNS topics accepted (sns only).
 	TopicARNs []string
 	// RatePerSecond and Burst size the source's token bucket (0: defaults).
@@ -271,7 +274,7 @@ func (p *routesParser) sources(n *yaml.Node, rs *Routes) {
 			continue
 		}
 		what := "source " + name
-		sf := p.fields(v, what, "bearer_token_env", "hmac_secret_env", "topic_arns", "rate_limit")
+		sf := p.fields(v, what, "bearer_token_env", "hmac_secret_env", "reject_replays", "topic_arns", "rate_limit")
 		if sf == nil {
 			continue
 		}
@@ -302,6 +305,15 @@ func (p *routesParser) sources(n *yaml.Node, rs *Routes) {
 		}
 		if rn := sf["rate_limit"]; rn != nil {
 			p.rateLimit(rn, what, sc)
+		}
+		if rr := sf["reject_replays"]; rr != nil {
+			var on bool
+			if rr.Kind != yaml.ScalarNode || rr.Decode(&on) != nil {
+				p.Errorf(rr, "%s reject_replays must be true or false", what)
+			} else if on && sc.HMACSecretEnv == "" {
+				p.Errorf(rr, "%s reject_replays needs hmac_secret_env: only HMAC signatures can be remembered", what)
+			}
+			sc.RejectReplays = on
 		}
 		if name == SourceSNS {
 			if len(sc.TopicARNs) == 0 {

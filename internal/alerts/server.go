@@ -61,9 +61,6 @@ type Config struct {
 	CoalesceWindow time.Duration
 	// SignalTimeout bounds one signal to Temporal (default DefaultSignalTimeout).
 	SignalTimeout time.Duration
-	// RejectReplays refuses (409) an HMAC-signed request whose signature was
-	// already accepted while it is still inside SignatureWindow.
-	RejectReplays bool
 }
 
 // Server is the HTTP handler for alert webhooks. Health (/healthz, /readyz)
@@ -140,7 +137,7 @@ func NewServer(cfg Config) *Server {
 			continue
 		}
 		a := &authenticator{source: src, now: cfg.Now}
-		if cfg.RejectReplays {
+		if sc.RejectReplays {
 			a.replays = newReplayGuard(cfg.Now)
 		}
 		if sc.BearerTokenEnv != "" {
