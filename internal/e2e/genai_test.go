@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,13 +98,14 @@ func runGenAIScenarios(t *testing.T, dryRun bool) {
 }
 
 const (
-	haiku     = "anthropic.claude-3-haiku-20240307-v1:0"
-	appRole   = "chat-backend-role"
-	agentID   = "AGENT00001"
-	aliasID   = "ALIAS00001"
-	kbID      = "KB12345678"
-	dsID      = "DS12345678"
-	guardrail = "gr1a2b3c4d5e"
+	haiku        = "anthropic.claude-3-haiku-20240307-v1:0"
+	appRole      = "chat-backend-role"
+	agentID      = "AGENT00001"
+	aliasID      = "ALIAS00001"
+	kbID         = "KB12345678"
+	dsID         = "DS12345678"
+	guardrail    = "gr1a2b3c4d5e"
+	guardrailARN = "arn:aws:bedrock:us-east-1:123456789012:guardrail/" + guardrail
 	// guardrailParam is what examples/routes.yaml points unsafe-output at.
 	guardrailParam = "/quench/chat/guardrail_version"
 )
@@ -189,26 +191,118 @@ var genaiScenarios = []genaiScenario{
 			w.slack.waitEvent(t, id, contract.EventStepFailed, 10*time.Second, func(e contract.Event) bool {
 				return e.Step == "metrics" && strings.Contains(e.Detail, "AccessDenied")
 			})
-			for _, step := range []string{"deactivate-user-keys", "revoke-user-sessions"} {
-				if stepState(st, step) != contract.StepSucceeded {
-					t.Errorf("step %s is %s after the failed read, want succeeded", step, stepState(st, step))
+			// The finding names the leaked key: only that key goes.
+			for step, want := range map[string]string{"deactivate-key": contract.StepSucceeded, "revoke-user-sessions": contract.StepSucceeded,
+				"deactivate-user-keys": contract.StepSkipped} {
+				if stepState(st, step) != want {
+					t.Errorf("step %s is %s after the failed read, want %s", step, stepState(st, step), want)
 				}
 			}
 			if calls := w.calledAny("PutRolePolicy", "GetRole", "GetRolePolicy"); len(calls) != 0 {
 				t.Errorf("an IAM user finding reached role APIs: %v", calls)
 			}
 			if !dryRun {
-				if s := w.iam.AccessKeyStatus("Alice", "AKIAIOSFODNN7EXAMPLE"); s != "Inactive" {
-					t.Errorf("the leaked key is %s while contained", s)
+				w.checkOnlyKeyContained(t, "Alice", "AKIAIOSFODNN7EXAMPLE")
+			}
+			return id
+		},
+	},
+	{
+		// GuardDuty names only the key (no userType, no userName): quench
+		// finds its owner in IAM, deactivates exactly that key and revokes
+		// the owner's sessions; nothing reaches a role, not even the role
+		// a user of the same name shadows.
+		name: "usage-spike-guardduty-access-key",
+		seed: func(t *testing.T, w *genaiWorld) {
+			seedUsageSpike(t, w)
+			w.iam.AddAccessKey("Alice", aliceSecondKey, "Active")
+		},
+		run: func(t *testing.T, w *genaiWorld, dryRun bool) string {
+			id := w.postAlert(t, alerts.SourceEventBridge, accessKeyFinding(t, "AKIAIOSFODNN7EXAMPLE"))
+			st := w.waitState(t, id, contract.StateContained)
+			for step, want := range map[string]string{"deactivate-key": contract.StepSucceeded, "revoke-user-sessions": contract.StepSucceeded,
+				"deactivate-user-keys": contract.StepSkipped, "revoke-role-sessions": contract.StepSkipped,
+				"identity-not-contained": contract.StepSkipped, "approve-deny-role": contract.StepSkipped} {
+				if stepState(st, step) != want {
+					t.Errorf("step %s is %s for an access-key finding, want %s", step, stepState(st, step), want)
 				}
-				if s := w.iam.ServiceSpecificCredentialStatus("Alice", "ACCABEDROCKKEY000001"); s != "Inactive" {
-					t.Errorf("the Bedrock API key is %s while contained", s)
-				}
-				if len(w.iam.UserPolicies("Alice")) != 1 {
-					t.Errorf("user policies while contained = %v, want the session revoke", keys(w.iam.UserPolicies("Alice")))
+			}
+			if calls := w.calledAny("PutRolePolicy", "GetRole", "GetRolePolicy", "DeleteRolePolicy"); len(calls) != 0 {
+				t.Errorf("an access-key finding reached role APIs: %v", calls)
+			}
+			if calls := w.calledAny("ListServiceSpecificCredentials", "UpdateServiceSpecificCredential"); len(calls) != 0 {
+				t.Errorf("an access-key finding touched Bedrock API keys: %v", calls)
+			}
+			if !dryRun {
+				w.checkOnlyKeyContained(t, "Alice", "AKIAIOSFODNN7EXAMPLE")
+				if s := w.iam.AccessKeyStatus(appRole, "AKIATRAPUSER00000001"); s != "Active" {
+					t.Errorf("the IAM user named like the role has its key %s", s)
 				}
 			}
 			return id
+		},
+	},
+	{
+		// The enforcement that does not depend on the application, started
+		// from the CLI (the GuardDuty route names no application role):
+		// after its own approval IAM refuses the application role's model
+		// calls that do not carry the tightened guardrail version; the
+		// alias pause is a second approval.
+		name: "unsafe-output-enforce-guardrail",
+		seed: func(t *testing.T, w *genaiWorld) {
+			seedUnsafeOutput(t, w)
+			w.iam.AddRole(appRole, 3600)
+		},
+		run: func(t *testing.T, w *genaiWorld, dryRun bool) string {
+			id := "unsafe-output-enforce-guardrail" // one per Temporal server: each test starts its own
+			w.cli(t, "--task-queue", w.taskQueue, "run", "unsafe-output", "--incident", id,
+				"-p", "guardrail_id="+guardrail, "-p", "guardrail_version_parameter="+guardrailParam,
+				"-p", "agent_id="+agentID, "-p", "alias_id="+aliasID,
+				"-p", "app_role_name="+appRole, "-p", "guardrail_arn="+guardrailARN)
+			if dryRun {
+				// A dry run publishes no version, so there is none to enforce:
+				// only the alias pause is asked.
+				w.approvePause(t, id, 1, dryRun, "Pause agent "+agentID)
+				return id
+			}
+			w.waitSteps(t, id, map[string]string{"tighten": contract.StepSucceeded, "approve-enforce-guardrail": contract.StepRunning})
+			if len(w.iam.RolePolicies(appRole)) != 0 {
+				t.Errorf("role policies before the approval = %v, want none", keys(w.iam.RolePolicies(appRole)))
+			}
+			w.approve(t, 1, "Require guardrail "+guardrailARN+" version 2", "role "+appRole, "loses the model")
+			w.waitSteps(t, id, map[string]string{"enforce-guardrail": contract.StepSucceeded, "approve-pause": contract.StepRunning})
+			w.checkAlias(t, agenttypes.AliasInvocationStateAcceptInvocations, "after only the enforcement approval")
+			pols := w.iam.RolePolicies(appRole)
+			doc, ok := pols["quench-require-guardrail-"+id]
+			if len(pols) != 1 || !ok {
+				t.Fatalf("role policies while enforced = %v, want quench-require-guardrail-%s", keys(pols), id)
+			}
+			var got struct {
+				Statement []struct {
+					Effect    string
+					Action    []string
+					Resource  any
+					Condition map[string]map[string]any
+				}
+			}
+			if err := json.Unmarshal([]byte(doc), &got); err != nil || len(got.Statement) != 1 {
+				t.Fatalf("enforcement policy %s: %v", doc, err)
+			}
+			st := got.Statement[0]
+			if st.Effect != "Deny" || !slices.Equal(st.Action, []string{"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}) ||
+				st.Condition["StringNotEquals"]["bedrock:GuardrailIdentifier"] != guardrailARN+":2" {
+				t.Errorf("enforcement statement = %+v, want Deny InvokeModel[WithResponseStream] unless bedrock:GuardrailIdentifier is %s:2", st, guardrailARN)
+			}
+			w.approvePause(t, id, 2, dryRun, "Role "+appRole+" is held to it by IAM", "Pause agent "+agentID)
+			return id
+		},
+		residue: []string{
+			aliasHistory, aliasUpdated,
+			"bedrock/guardrail/" + guardrail + " client_tokens.",
+			"bedrock/guardrail/" + guardrail + " draft.UpdatedAt",
+			"bedrock/guardrail/" + guardrail + " versions.2",
+			"ssm/parameter/quench/chat/guardrail_version last_modified",
+			"ssm/parameter/quench/chat/guardrail_version version",
 		},
 	},
 	{
@@ -317,6 +411,51 @@ func (w *genaiWorld) approvePause(t *testing.T, id string, n int, dryRun bool, w
 	}
 }
 
+// aliceSecondKey is a second active key of the leaked key's user, which
+// must stay active.
+const aliceSecondKey = "AKIAALICESECOND00001"
+
+// checkOnlyKeyContained checks that, of user's credentials, key alone is
+// Inactive (the seeded inactive key stays so) and the user's sessions
+// are revoked.
+func (w *genaiWorld) checkOnlyKeyContained(t *testing.T, user, key string) {
+	t.Helper()
+	if s := w.iam.AccessKeyStatus(user, key); s != "Inactive" {
+		t.Errorf("the leaked key %s is %s while contained", key, s)
+	}
+	if s := w.iam.AccessKeyStatus(user, aliceSecondKey); s != "" && s != "Active" {
+		t.Errorf("the user's other key %s is %s, want Active (only the named key is contained)", aliceSecondKey, s)
+	}
+	if s := w.iam.ServiceSpecificCredentialStatus(user, "ACCABEDROCKKEY000001"); s != "Active" {
+		t.Errorf("the user's Bedrock API key is %s, want Active (only the named key is contained)", s)
+	}
+	if len(w.iam.UserPolicies(user)) != 1 {
+		t.Errorf("user policies while contained = %v, want the session revoke", keys(w.iam.UserPolicies(user)))
+	}
+}
+
+// accessKeyFinding is the IAM-user GuardDuty finding as GuardDuty reports
+// a call it can tie to an access key but not to a user: accessKeyDetails
+// with the key and principal id, no userType or userName (the parser's
+// access-key principal). It has its own finding id, so its own incident.
+func accessKeyFinding(t *testing.T, key string) []byte {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(readAlertTestdata(t, "eventbridge-guardduty-iam-user.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	detail := ev["detail"].(map[string]any)
+	detail["id"] = "a1c2e3a4b5c6d7e8f9a0b1c2d3e4f5a6"
+	detail["type"] = "Impact:IAMUser/CostHarvesting"
+	detail["title"] = "Cost harvesting with access key " + key + "."
+	detail["resource"].(map[string]any)["accessKeyDetails"] = map[string]any{"accessKeyId": key, "principalId": "AIDAJ45Q7YFFAREXAMPLE"}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // What an alias pause and its undo leave: AWS keeps an alias's routing
 // history and stamps every update.
 var (
@@ -325,7 +464,7 @@ var (
 )
 
 // userOnlyOps are the IAM calls only user containment makes.
-var userOnlyOps = []string{"ListAccessKeys", "UpdateAccessKey", "ListServiceSpecificCredentials", "UpdateServiceSpecificCredential",
+var userOnlyOps = []string{"GetAccessKeyLastUsed", "ListAccessKeys", "UpdateAccessKey", "ListServiceSpecificCredentials", "UpdateServiceSpecificCredential",
 	"GetUser", "GetUserPolicy", "PutUserPolicy", "DeleteUserPolicy"}
 
 func keys(m map[string]string) []string {

@@ -76,8 +76,10 @@ type genaiWorld struct {
 	inc       *incidents.Client
 	alertsURL string
 	sns       *snsSigner
-	// temporal is the frontend address the quench CLI is pointed at.
-	temporal string
+	// temporal is the frontend address the quench CLI is pointed at, and
+	// taskQueue this world's worker queue (for `quench run`).
+	temporal  string
+	taskQueue string
 }
 
 func newGenAIWorld(t *testing.T, c client.Client, temporalAddr string, dryRun bool) *genaiWorld {
@@ -110,6 +112,7 @@ func newGenAIWorld(t *testing.T, c client.Client, temporalAddr string, dryRun bo
 	}
 	t.Cleanup(wk.Stop)
 	w.inc = incidents.New(c, taskQueue)
+	w.taskQueue = taskQueue
 
 	lib, err := runbooks.NewLibrary(reg)
 	if err != nil {
