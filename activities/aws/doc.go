@@ -4,8 +4,10 @@
 // idempotently, verifies by polling (IAM is eventually consistent) and
 // returns an undo record that restores exactly what it changed.
 //
-//	iam.go         iam.revoke_role_sessions, iam.deny_role_actions, iam.revoke_user_sessions, iam.deactivate_access_keys
-//	bedrock.go     bedrock.pause_agent_alias, bedrock.disable_agent_knowledge_base, bedrock.stop_ingestion_jobs
+//	iam.go         iam.revoke_role_sessions, iam.deny_role_actions, iam.revoke_user_sessions,
+//	               iam.deactivate_access_keys, iam.deactivate_access_key
+//	bedrock.go     bedrock.pause_agent_alias, bedrock.disable_agent_knowledge_base,
+//	               bedrock.disable_agent_action_group, bedrock.stop_ingestion_jobs
 //	guardrail.go   bedrock.apply_guardrail_policy
 //	evidence.go    bedrock.snapshot
 //	lambda.go      lambda.limit_concurrency
