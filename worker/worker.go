@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/quenchhq/quench/activities/action"
+	"github.com/quenchhq/quench/internal/buildid"
 	"github.com/quenchhq/quench/workflows"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -51,6 +52,7 @@ func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, 
 
 // New builds a worker on cfg.TaskQueue with everything registered.
 func New(c client.Client, cfg Config, reg *action.Registry, n Notifier) sdkworker.Worker {
+	buildid.Install() // spares the SDK hashing the whole executable
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{})
 	Register(w, reg, n)
 	return w

@@ -24,7 +24,7 @@
 //
 // It is modelled on the Temporal CLI's dev server and the server module's
 // temporaltest lite server, neither of which can be imported here. It must
-// not import any quench package: cmd/quench wires it to the worker and the
-// HTTP endpoints, and readiness beyond "the frontend serves the namespace"
-// is internal/httpapi's probe.
+// not import any quench package but the leaf internal/buildid: cmd/quench
+// wires it to the worker and the HTTP endpoints, and readiness beyond "the
+// frontend serves the namespace" is internal/httpapi's probe.
 package devserver

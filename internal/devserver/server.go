@@ -29,6 +29,8 @@ import (
 	"go.temporal.io/server/common/searchattribute/sadefs"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"github.com/quenchhq/quench/internal/buildid"
 )
 
 const (
@@ -118,6 +120,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	// Before any worker exists: the server's system workers are the first
+	// in this process to ask the SDK for the binary's checksum.
+	buildid.Install()
 	stopping := &atomic.Bool{}
 	logger := serverLogger{l: opts.Logger, min: slog.LevelWarn, ctx: context.WithoutCancel(ctx), mute: stopping}
 
@@ -425,13 +430,13 @@ func (s *Server) awaitReady(ctx context.Context, opts Options) error {
 		}
 	}
 	defer c.Close()
-	return registerSearchAttributes(ctx, c.OperatorService(), s.namespace, s.dbPath, opts.SearchAttributes)
+	return registerSearchAttributes(ctx, c.OperatorService(), c.WorkflowService(), s.namespace, s.dbPath, opts.SearchAttributes)
 }
 
 // registerSearchAttributes adds the attributes the namespace lacks and waits
 // until the server reports them. One registered with another type is an
 // error: SQLite visibility cannot change the type of a stored column.
-func registerSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace, dbPath string, want map[string]enumspb.IndexedValueType) error {
+func registerSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, wf workflowservice.WorkflowServiceClient, namespace, dbPath string, want map[string]enumspb.IndexedValueType) error {
 	if len(want) == 0 {
 		return nil
 	}
@@ -462,18 +467,31 @@ func registerSearchAttributes(ctx context.Context, op operatorservice.OperatorSe
 	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("add search attributes %v to namespace %s: %w", slices.Sorted(maps.Keys(todo)), namespace, err)
 	}
-	// The namespace cache refreshes every few seconds; until then the new
-	// attributes are not usable in workflows or queries.
-	for {
-		if todo, err = missing(); err != nil || len(todo) == 0 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("search attributes %v of namespace %s not visible: %w", slices.Sorted(maps.Keys(todo)), namespace, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+	// The store has them once ListSearchAttributes lists them, but the
+	// frontend resolves names in queries through its namespace cache, which
+	// refreshes every 2 s: until then a query naming a new attribute fails
+	// with "invalid search attribute". Ready means usable, so wait for the
+	// frontend to accept a query on each.
+	added := slices.Sorted(maps.Keys(todo))
+	for _, name := range added {
+		query := fmt.Sprintf("%s = ''", name)
+		for {
+			_, err := wf.CountWorkflowExecutions(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: namespace, Query: query})
+			var invalid *serviceerror.InvalidArgument
+			if err == nil {
+				break
+			}
+			if !errors.As(err, &invalid) {
+				return fmt.Errorf("query new search attribute %s of namespace %s: %w", name, namespace, err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("search attributes %v of namespace %s not usable in queries: %w (last: %v)", added, namespace, ctx.Err(), err)
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 	}
+	return nil
 }
 
 // warnOnly passes Warn and above: the SDK client used for the readiness
