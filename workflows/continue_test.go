@@ -209,11 +209,10 @@ steps:
 
 // flakyAction is a test action whose attempts are scripted.
 type flakyAction struct {
-	mu          sync.Mutex
-	attempts    []contract.ActionInput
-	failures    []error
-	checkpoint  string
-	undoMessage string
+	mu         sync.Mutex
+	attempts   []contract.ActionInput
+	failures   []error
+	checkpoint string
 }
 
 func (f *flakyAction) run(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
