@@ -306,3 +306,32 @@ func (b *BedrockAgent) state() map[string]any {
 	}
 	return out
 }
+
+func (s *S3) state() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]any{}
+	for name, b := range s.buckets {
+		out["s3/bucket/"+name] = map[string]any{"versioned": b.versioned, "policy": b.policy}
+		byKey := map[string][]any{}
+		for _, v := range b.versions {
+			byKey[v.Key] = append(byKey[v.Key], map[string]any{
+				"version_id": v.VersionID, "delete_marker": v.DeleteMarker, "etag": v.ETag, "size": v.Size, "last_modified": timeState(v.Modified),
+			})
+		}
+		for key, versions := range byKey {
+			out["s3/object/"+name+"/"+key] = versions
+		}
+	}
+	return out
+}
+
+func (c *CloudTrail) state() map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]any{}
+	for _, e := range c.events {
+		out["cloudtrail/event/"+e.Region+"/"+e.ID] = e.record()
+	}
+	return out
+}
