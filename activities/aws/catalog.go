@@ -15,5 +15,6 @@ func Actions(p *Provider) []action.Action {
 		NewSSMActions(p).Actions(),
 		NewBedrockActions(p).Actions(),
 		NewCloudWatchActions(p).Actions(),
+		NewS3Actions(p).Actions(),
 	)
 }

@@ -14,6 +14,8 @@
 //	apigateway.go  apigateway.throttle_usage_plan, apigateway.disable_api_key
 //	ssm.go         ssm.set_parameter
 //	cloudwatch.go  cloudwatch.capture_metrics
+//	s3.go          s3.block_prefix_writes, s3.list_changed_objects,
+//	               s3.restore_object_version (no undo, by design: a restore is the recovery)
 //
 // (each with its undo actions). Clients are small interfaces of only the
 // calls used, built per incident by a Provider (region, assumed role);

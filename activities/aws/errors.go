@@ -17,6 +17,12 @@ import (
 // the operation, the resource and, for access denied, the IAM permission
 // the worker is missing (service:Operation).
 func AWSError(service, op, resource string, err error) error {
+	return awsError(op, service+":"+op, resource, err)
+}
+
+// awsError is AWSError for calls whose IAM permission is not named after
+// the operation (S3's ListObjectVersions needs s3:ListBucketVersions).
+func awsError(op, permission, resource string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -35,7 +41,7 @@ func AWSError(service, op, resource string, err error) error {
 	case errors.As(err, &assumeErr) && isAccessDenied(code):
 		return action.NonRetryable(action.ErrAccessDenied, fmt.Errorf("%s %s: cannot assume role %s: the worker needs permission sts:AssumeRole on it, and the role must trust the worker: %w", op, resource, assumeErr.roleARN, err))
 	case isAccessDenied(code):
-		return action.NonRetryable(action.ErrAccessDenied, fmt.Errorf("%s %s: access denied: the worker needs permission %s:%s on %s: %w", op, resource, service, op, resource, err))
+		return action.NonRetryable(action.ErrAccessDenied, fmt.Errorf("%s %s: access denied: the worker needs permission %s on %s: %w", op, resource, permission, resource, err))
 	case isNotFound(code) || status == http.StatusNotFound:
 		return action.NonRetryable(action.ErrNotFound, fmt.Errorf("%s %s: not found: %w", op, resource, err))
 	case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() || isThrottle(code):

@@ -100,7 +100,23 @@ var apiGatewayMethods = map[string]string{
 	"GetUsagePlan": "GET", "UpdateUsagePlan": "PATCH", "GetApiKey": "GET", "UpdateApiKey": "PATCH",
 }
 
-// iamAction names the IAM action that authorises a call the fake recorded.
+// s3Permissions are the IAM actions S3 calls need where they are not
+// named after the call. CopyObject from a version reads the version (and
+// its tags, which the copy keeps) and writes the key (and the tags).
+var s3Permissions = map[string][]string{
+	"ListObjectVersions": {"s3:ListBucketVersions"},
+	"CopyObject":         {"s3:PutObject", "s3:GetObjectVersion", "s3:GetObjectVersionTagging", "s3:PutObjectTagging"},
+}
+
+// iamActions names the IAM actions that authorise a call the fake recorded.
+func iamActions(c awsfake.Call) []string {
+	if c.Service == "s3" && s3Permissions[c.Operation] != nil {
+		return s3Permissions[c.Operation]
+	}
+	return []string{iamAction(c)}
+}
+
+// iamAction names the IAM action named after a call the fake recorded.
 func iamAction(c awsfake.Call) string {
 	switch c.Service {
 	case "monitoring":
@@ -121,17 +137,18 @@ func checkCallsAllowed(t *testing.T, calls []awsfake.Call) {
 	stmts := loadWorkerPolicy(t)
 	seen := map[string]bool{}
 	for _, c := range calls {
-		a := iamAction(c)
-		if seen[a] {
-			continue
-		}
-		seen[a] = true
-		// STS answers GetCallerIdentity for every principal; no policy grants or denies it.
-		if a == "sts:GetCallerIdentity" {
-			continue
-		}
-		if c.Operation == "" || !policyAllows(stmts, a) {
-			t.Errorf("deploy/iam-policy.json does not allow %s, which the code called", a)
+		for _, a := range iamActions(c) {
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			// STS answers GetCallerIdentity for every principal; no policy grants or denies it.
+			if a == "sts:GetCallerIdentity" {
+				continue
+			}
+			if c.Operation == "" || !policyAllows(stmts, a) {
+				t.Errorf("deploy/iam-policy.json does not allow %s, which the code called", a)
+			}
 		}
 	}
 }
@@ -159,7 +176,8 @@ func TestIAMPatternMatchesLikeIAM(t *testing.T) {
 func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
 	stmts := loadWorkerPolicy(t)
 	for _, never := range []string{"iam:CreateAccessKey", "iam:PassRole", "iam:CreateUser", "iam:AttachRolePolicy", "ssm:GetParameters", "bedrock:InvokeModel", "lambda:InvokeFunction", "apigateway:DELETE", "sts:GetSessionToken",
-		"iam:DeleteAccessKey", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "bedrock:InvokeAgent", "bedrock-mantle:CreateInference", "sso:DeletePermissionSet"} {
+		"iam:DeleteAccessKey", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "bedrock:InvokeAgent", "bedrock-mantle:CreateInference", "sso:DeletePermissionSet",
+		"s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketAcl", "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket"} {
 		if policyAllows(stmts, never) {
 			t.Errorf("worker policy allows %s, which quench never needs", never)
 		}
@@ -188,11 +206,14 @@ func TestWorkerPolicyAllowsEveryOperationTheClientsDeclare(t *testing.T) {
 		"bedrock":       reflect.TypeFor[BedrockAPI](),
 		"bedrock-agent": reflect.TypeFor[BedrockAgentAPI](),
 		"monitoring":    reflect.TypeFor[CloudWatchAPI](),
+		"s3":            reflect.TypeFor[S3API](),
 	}
 	for service, iface := range clients {
 		for m := range iface.Methods() {
-			if a := iamAction(awsfake.Call{Service: service, Operation: m.Name}); !policyAllows(stmts, a) {
-				t.Errorf("deploy/iam-policy.json does not allow %s, which %s declares", a, iface.Name())
+			for _, a := range iamActions(awsfake.Call{Service: service, Operation: m.Name}) {
+				if !policyAllows(stmts, a) {
+					t.Errorf("deploy/iam-policy.json does not allow %s, which %s declares", a, iface.Name())
+				}
 			}
 		}
 	}
@@ -251,7 +272,9 @@ func recordCalled(calls []awsfake.Call) {
 	called.Lock()
 	defer called.Unlock()
 	for _, c := range calls {
-		called.actions[strings.ToLower(iamAction(c))] = true
+		for _, a := range iamActions(c) {
+			called.actions[strings.ToLower(a)] = true
+		}
 	}
 }
 

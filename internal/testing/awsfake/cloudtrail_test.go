@@ -47,7 +47,9 @@ func TestCloudTrailLookupEventsFiltersPagesAndKeepsRegions(t *testing.T) {
 	}
 	var rec struct {
 		SourceIPAddress, AwsRegion string
-		UserIdentity               struct{ AccessKeyID string `json:"accessKeyId"` }
+		UserIdentity               struct {
+			AccessKeyID string `json:"accessKeyId"`
+		}
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(got[0].CloudTrailEvent)), &rec); err != nil || rec.SourceIPAddress != "203.0.113.9" || rec.AwsRegion != "us-east-1" || rec.UserIdentity.AccessKeyID != "AKIASTOLEN" {
 		t.Errorf("CloudTrailEvent = %s (%v)", aws.ToString(got[0].CloudTrailEvent), err)
