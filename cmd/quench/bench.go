@@ -44,9 +44,10 @@ behind each row. BENCHMARKS.md records one full run.
 
 Scenarios (--only, repeatable): latency, burst, storm, rss, startup,
 overhead, crash. With --peer (or QUENCH_BENCH_TEMPORAL) set to the official
-temporal CLI, the burst and the storm also run against
-"temporal server start-dev" + "quench worker" + "quench serve", in the same
-run. With --profile DIR, quench dev serves profiles (QUENCH_PPROF) and the
+temporal CLI, every scenario also runs against
+"temporal server start-dev" + "quench worker" + "quench serve", right after
+it runs on quench dev, in the same run. The "before" column is what the
+issue measured when it was filed. With --profile DIR, quench dev serves profiles (QUENCH_PPROF) and the
 burst and the storm each leave a CPU profile and two allocation profiles
 in DIR; read them with go tool pprof.
 

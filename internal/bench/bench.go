@@ -75,11 +75,17 @@ type Results struct {
 	Startup  *StartupResult
 	Overhead *OverheadResult
 	Crash    *CrashResult
-	// Peer holds the same burst and storm against the official dev server.
-	PeerBurst *BurstResult
-	PeerStorm *StormResult
-	PeerNote  string // why the peer rows are missing, if they are
-	Errors    []error
+	// The same scenarios against the official dev server + quench worker +
+	// quench serve, each run right after quench dev's.
+	PeerLatency  *LatencyResult
+	PeerBurst    *BurstResult
+	PeerStorm    *StormResult
+	PeerRSS      *RSSResult
+	PeerStartup  *StartupResult
+	PeerOverhead *OverheadResult
+	PeerCrash    *CrashResult
+	PeerNote     string // why the peer rows are missing, if they are
+	Errors       []error
 }
 
 // Run runs the scenarios of cfg and returns what it measured. A scenario
@@ -112,19 +118,40 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 		h.logf("%s: done in %s (load %s)", name, time.Since(t0).Round(time.Millisecond), loadAverage())
 	}
-	step("latency", func() (err error) { r.Latency, err = h.latency(ctx); return })
-	step("burst", func() (err error) { r.Burst, err = h.burst(ctx, h.startDev, "burst"); return })
-	step("storm", func() (err error) { r.Storm, err = h.storm(ctx, h.startDev, "storm"); return })
-	if cfg.Temporal == "" {
+	peer := cfg.Temporal != ""
+	if !peer {
 		r.PeerNote = "peer skipped: no temporal binary (quench bench --peer PATH or QUENCH_BENCH_TEMPORAL=PATH)"
-	} else {
-		step("peer burst", func() (err error) { r.PeerBurst, err = h.burst(ctx, h.startPeer, ""); return })
-		step("peer storm", func() (err error) { r.PeerStorm, err = h.storm(ctx, h.startPeer, ""); return })
 	}
-	step("rss", func() (err error) { r.RSS, err = h.rss(ctx); return })
-	step("startup", func() (err error) { r.Startup, err = h.startup(ctx); return })
-	step("overhead", func() (err error) { r.Overhead, err = h.overhead(ctx); return })
-	step("crash", func() (err error) { r.Crash, err = h.crash(ctx); return })
+	// Each scenario runs on quench dev, then at once on the peer, so both
+	// see the same machine.
+	both := func(name string, dev, onPeer func() error) {
+		step(name, dev)
+		if peer {
+			step("peer "+name, onPeer)
+		}
+	}
+	devIn := func(ctx context.Context, dir string) (*target, error) { return h.startDevIn(ctx, dir, false) }
+	both("latency",
+		func() (err error) { r.Latency, err = h.latency(ctx, h.startDev); return },
+		func() (err error) { r.PeerLatency, err = h.latency(ctx, h.startPeer); return })
+	both("burst",
+		func() (err error) { r.Burst, err = h.burst(ctx, h.startDev, "burst"); return },
+		func() (err error) { r.PeerBurst, err = h.burst(ctx, h.startPeer, ""); return })
+	both("storm",
+		func() (err error) { r.Storm, err = h.storm(ctx, h.startDev, "storm"); return },
+		func() (err error) { r.PeerStorm, err = h.storm(ctx, h.startPeer, ""); return })
+	both("rss",
+		func() (err error) { r.RSS, err = h.rss(ctx, h.startDev); return },
+		func() (err error) { r.PeerRSS, err = h.rss(ctx, h.startPeer); return })
+	both("startup",
+		func() (err error) { r.Startup, err = h.startup(ctx, "dev", devIn); return },
+		func() (err error) { r.PeerStartup, err = h.startup(ctx, "peer", h.startPeerIn); return })
+	both("overhead",
+		func() (err error) { r.Overhead, err = h.overhead(ctx, h.startDev); return },
+		func() (err error) { r.PeerOverhead, err = h.overhead(ctx, h.startPeer); return })
+	both("crash",
+		func() (err error) { r.Crash, err = h.crash(ctx, h.startDev); return },
+		func() (err error) { r.PeerCrash, err = h.crash(ctx, h.startPeer); return })
 	r.Machine.LoadAfter = loadAverage()
 	return r, ctx.Err()
 }

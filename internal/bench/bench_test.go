@@ -53,6 +53,9 @@ func TestShortRun(t *testing.T) {
 			}
 		}
 	}
+	if res.PeerLatency != nil && len(res.PeerLatency.Samples) != cfg.Latency {
+		t.Errorf("peer latency: %d samples, want %d", len(res.PeerLatency.Samples), cfg.Latency)
+	}
 	for _, b := range []*bench.BurstResult{res.Burst, res.PeerBurst} {
 		if b == nil {
 			continue
@@ -78,20 +81,32 @@ func TestShortRun(t *testing.T) {
 			t.Errorf("storm on %s: %d answers were errors", s.Target, s.Failed)
 		}
 	}
-	if m := res.RSS; m != nil && (m.Idle <= 0 || m.Loaded <= 0) {
-		t.Errorf("rss: idle %d, loaded %d bytes", m.Idle, m.Loaded)
+	for _, m := range []*bench.RSSResult{res.RSS, res.PeerRSS} {
+		if m != nil && (m.Idle <= 0 || m.Loaded <= 0) {
+			t.Errorf("rss: idle %d, loaded %d bytes", m.Idle, m.Loaded)
+		}
 	}
-	if s := res.Startup; s != nil && (len(s.Fresh) != cfg.Starts || len(s.Warm) != cfg.Starts) {
-		t.Errorf("startup: %d fresh and %d warm starts, want %d each", len(s.Fresh), len(s.Warm), cfg.Starts)
+	for _, s := range []*bench.StartupResult{res.Startup, res.PeerStartup} {
+		if s != nil && (len(s.Fresh) != cfg.Starts || len(s.Warm) != cfg.Starts) {
+			t.Errorf("startup: %d fresh and %d warm starts, want %d each", len(s.Fresh), len(s.Warm), cfg.Starts)
+		}
 	}
-	if o := res.Overhead; o != nil && (len(o.Runbook) != cfg.OverheadRuns || len(o.Handwritten) != cfg.OverheadRuns) {
-		t.Errorf("overhead: %d runbook and %d hand-written runs, want %d each", len(o.Runbook), len(o.Handwritten), cfg.OverheadRuns)
+	for _, o := range []*bench.OverheadResult{res.Overhead, res.PeerOverhead} {
+		if o != nil && (len(o.Runbook) != cfg.OverheadRuns || len(o.Handwritten) != cfg.OverheadRuns) {
+			t.Errorf("overhead: %d runbook and %d hand-written runs, want %d each", len(o.Runbook), len(o.Handwritten), cfg.OverheadRuns)
+		}
 	}
-	if c := res.Crash; c != nil && len(c.Done) != cfg.Crashes {
-		t.Errorf("crash: %d crashes measured, want %d", len(c.Done), cfg.Crashes)
+	for _, c := range []*bench.CrashResult{res.Crash, res.PeerCrash} {
+		if c != nil && len(c.Done) != cfg.Crashes {
+			t.Errorf("crash: %d crashes measured, want %d", len(c.Done), cfg.Crashes)
+		}
 	}
 	if res.Latency == nil || res.Burst == nil || res.Storm == nil || res.RSS == nil || res.Startup == nil || res.Overhead == nil || res.Crash == nil {
 		t.Errorf("a scenario left no result: %+v", res)
+	}
+	if cfg.Temporal != "" && (res.PeerLatency == nil || res.PeerBurst == nil || res.PeerStorm == nil || res.PeerRSS == nil ||
+		res.PeerStartup == nil || res.PeerOverhead == nil || res.PeerCrash == nil) {
+		t.Errorf("a peer scenario left no result: %+v", res)
 	}
 	if cfg.Temporal == "" {
 		t.Log(res.PeerNote)
@@ -108,26 +123,46 @@ func TestShortRun(t *testing.T) {
 func TestRowsCoverTheIssue(t *testing.T) {
 	ms := time.Millisecond
 	r := &bench.Results{
-		Latency:   &bench.LatencyResult{Alerts: 1, P50: ms, P99: ms},
-		Burst:     &bench.BurstResult{Alerts: 1, Wall: ms},
-		PeerBurst: &bench.BurstResult{Alerts: 1, Wall: 4 * ms},
-		Storm:     &bench.StormResult{Keys: 1},
-		RSS:       &bench.RSSResult{},
-		Startup:   &bench.StartupResult{},
-		Overhead:  &bench.OverheadResult{},
-		Crash:     &bench.CrashResult{},
+		Latency:      &bench.LatencyResult{Alerts: 1, P50: ms, P99: ms},
+		PeerLatency:  &bench.LatencyResult{Alerts: 1, P50: 2 * ms, P99: 2 * ms},
+		Burst:        &bench.BurstResult{Alerts: 1, Wall: ms},
+		PeerBurst:    &bench.BurstResult{Alerts: 1, Wall: 4 * ms},
+		Storm:        &bench.StormResult{Keys: 1},
+		PeerStorm:    &bench.StormResult{Keys: 1},
+		RSS:          &bench.RSSResult{},
+		PeerRSS:      &bench.RSSResult{},
+		Startup:      &bench.StartupResult{},
+		PeerStartup:  &bench.StartupResult{},
+		Overhead:     &bench.OverheadResult{},
+		PeerOverhead: &bench.OverheadResult{},
+		Crash:        &bench.CrashResult{},
+		PeerCrash:    &bench.CrashResult{},
 	}
 	rows := r.Rows()
 	if len(rows) != len(bench.Scenarios) {
 		t.Fatalf("%d rows for %d scenarios", len(rows), len(bench.Scenarios))
 	}
-	for _, row := range rows {
-		if row.Figure == "" || row.Quench == "" || row.Target == "" || row.Rerun == "" {
+	for i, row := range rows {
+		if row.Figure == "" || row.Before == "" || row.Quench == "" || row.Target == "" || row.Rerun == "" {
 			t.Errorf("row %+v is missing a field", row)
 		}
+		if row.Peer == "—" || !strings.Contains(row.Command, "peer: ") {
+			t.Errorf("row %d (%s) has no peer figure or command: %q / %q", i+1, row.Figure, row.Peer, row.Command)
+		}
 	}
-	if got := rows[1].Peer; got == "—" {
-		t.Errorf("burst row has no peer figure: %q", got)
+	// The issue's table has figures for its five rows; the two added rows
+	// say they were not measured then rather than inventing a figure.
+	for i, row := range rows[:5] {
+		if strings.HasPrefix(row.Before, "—") {
+			t.Errorf("row %d (%s) lacks the issue's figure", i+1, row.Figure)
+		}
+	}
+	if !strings.Contains(rows[1].Peer, "4.0× faster") {
+		t.Errorf("burst row does not compare with the peer: %q", rows[1].Peer)
+	}
+	var table strings.Builder
+	if err := r.WriteTable(&table); err != nil || !strings.Contains(table.String(), "p50 83 ms, p99 111 ms") {
+		t.Errorf("table lacks the before column (%v):\n%s", err, table.String())
 	}
 }
 

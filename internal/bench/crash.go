@@ -28,8 +28,8 @@ type CrashResult struct {
 
 const crashQueue = "bench-crash"
 
-func (h *harness) crash(ctx context.Context) (*CrashResult, error) {
-	t, err := h.startDev(ctx, "crash")
+func (h *harness) crash(ctx context.Context, startTarget starter) (*CrashResult, error) {
+	t, err := startTarget(ctx, "crash")
 	if err != nil {
 		return nil, err
 	}

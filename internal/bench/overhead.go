@@ -94,8 +94,8 @@ func (c *calls) noop(ctx context.Context, in contract.ActionInput) (contract.Act
 	return contract.ActionResult{Summary: msg}, nil
 }
 
-func (h *harness) overhead(ctx context.Context) (*OverheadResult, error) {
-	t, err := h.startDev(ctx, "overhead")
+func (h *harness) overhead(ctx context.Context, startTarget starter) (*OverheadResult, error) {
+	t, err := startTarget(ctx, "overhead")
 	if err != nil {
 		return nil, err
 	}

@@ -20,8 +20,8 @@ type LatencyResult struct {
 	Command  string
 }
 
-func (h *harness) latency(ctx context.Context) (*LatencyResult, error) {
-	t, err := h.startDev(ctx, "latency")
+func (h *harness) latency(ctx context.Context, startTarget starter) (*LatencyResult, error) {
+	t, err := startTarget(ctx, "latency")
 	if err != nil {
 		return nil, err
 	}
@@ -288,26 +288,27 @@ func (h *harness) storm(ctx context.Context, startTarget starter, profile string
 	}
 }
 
-// RSSResult: resident memory of quench dev idle and with incidents waiting.
+// RSSResult: resident memory of quench dev idle and with incidents
+// waiting; for the peer, the sum over its three processes.
 type RSSResult struct {
 	Incidents  int
 	Idle       int64 // bytes, after ready
 	Loaded     int64 // bytes, with every incident awaiting approval
-	Peak       int64 // VmHWM at the end
+	Peak       int64 // VmHWM at the end (the peer: the sum of each process's)
 	LoadedTook time.Duration
 	Command    string
 	Profile    string // heap profile with every incident waiting, when profiling
 }
 
-func (h *harness) rss(ctx context.Context) (*RSSResult, error) {
-	t, err := h.startDev(ctx, "rss")
+func (h *harness) rss(ctx context.Context, startTarget starter) (*RSSResult, error) {
+	t, err := startTarget(ctx, "rss")
 	if err != nil {
 		return nil, err
 	}
 	defer t.close()
 	res := &RSSResult{Incidents: h.cfg.Waiting, Command: t.command}
 	time.Sleep(time.Second)
-	if res.Idle, _, err = t.dev.memory(); err != nil {
+	if res.Idle, _, err = t.memory(); err != nil {
 		return nil, err
 	}
 	p := newPoster(t.http, h.token, h.cfg.Conns)
@@ -328,28 +329,33 @@ func (h *harness) rss(ctx context.Context) (*RSSResult, error) {
 	}
 	res.LoadedTook = at.Sub(t0)
 	time.Sleep(h.cfg.Settle)
-	if res.Loaded, res.Peak, err = t.dev.memory(); err != nil {
+	if res.Loaded, res.Peak, err = t.memory(); err != nil {
 		return nil, err
 	}
 	res.Profile, err = h.heapProfile(ctx, t, "rss")
 	return res, err
 }
 
-// StartupResult: quench dev from exec to its ready line.
+// StartupResult: quench dev from exec to its ready line; for the peer,
+// from the exec of the temporal dev server to quench serve's ready line,
+// the three processes started one after the other as a user would.
 type StartupResult struct {
 	Fresh, Warm []time.Duration
 	Command     string
 }
 
-func (h *harness) startup(ctx context.Context) (*StartupResult, error) {
+// startIn starts a target on dir, fresh or not (startup).
+type startIn func(ctx context.Context, dir string) (*target, error)
+
+func (h *harness) startup(ctx context.Context, name string, startTarget startIn) (*StartupResult, error) {
 	res := &StartupResult{}
 	for range h.cfg.Starts {
-		dir, err := h.dataDir("startup")
+		dir, err := h.dataDir(name + "-startup")
 		if err != nil {
 			return nil, err
 		}
 		for _, warm := range []bool{false, true} {
-			t, err := h.startDevIn(ctx, dir, false)
+			t, err := startTarget(ctx, dir)
 			if err != nil {
 				return nil, err
 			}
@@ -360,8 +366,10 @@ func (h *harness) startup(ctx context.Context) (*StartupResult, error) {
 				res.Fresh = append(res.Fresh, t.ready)
 			}
 			t.close()
-			if t.dev.waitErr != nil && !isInterrupted(t.dev.waitErr) {
-				return nil, fmt.Errorf("quench dev in %s did not stop cleanly: %w (log: %s)", dir, t.dev.waitErr, filepath.Join(dir, "quench-dev.log"))
+			for _, p := range t.procs {
+				if p.waitErr != nil && !isInterrupted(p.waitErr) {
+					return nil, fmt.Errorf("%s in %s did not stop cleanly: %w (log: %s)", p.name, dir, p.waitErr, filepath.Join(dir, p.name+".log"))
+				}
 			}
 		}
 	}

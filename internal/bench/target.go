@@ -66,6 +66,19 @@ func (h *harness) devSpec(dataDir string, temporalPort, httpPort, pprofPort int)
 	return procSpec{name: "quench-dev", bin: h.cfg.Quench, args: args, env: env, dir: filepath.Dir(dataDir), ready: devReady, timeout: 3 * time.Minute}
 }
 
+// memory is the resident memory of the target's processes, summed: now
+// and each process's peak.
+func (t *target) memory() (rss, peak int64, err error) {
+	for _, p := range t.procs {
+		r, pk, err := p.memory()
+		if err != nil {
+			return 0, 0, err
+		}
+		rss, peak = rss+r, peak+pk
+	}
+	return rss, peak, nil
+}
+
 // startDev starts quench dev on a fresh data dir.
 func (h *harness) startDev(ctx context.Context, scenario string) (*target, error) {
 	dir, err := h.dataDir("dev-" + scenario)
@@ -108,6 +121,13 @@ func (h *harness) startPeer(ctx context.Context, scenario string) (*target, erro
 	if err != nil {
 		return nil, err
 	}
+	return h.startPeerIn(ctx, dir)
+}
+
+// startPeerIn starts the peer on dir (fresh or not); its ready is the time
+// from the server's exec to quench serve's ready line.
+func (h *harness) startPeerIn(ctx context.Context, dir string) (*target, error) {
+	began := time.Now()
 	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
@@ -161,6 +181,7 @@ func (h *harness) startPeer(ctx context.Context, scenario string) (*target, erro
 		t.http = "http://" + t.http
 	}
 	t.command = strings.Join([]string{server.command(), worker.command(), serve.command()}, " + ")
+	t.ready = time.Since(began)
 	return t, nil
 }
 
