@@ -6,7 +6,7 @@
 // arguments already decoded:
 //
 //	activities/core         core.log, core.record, ...
-//	activities/aws          iam.*, lambda.*, apigateway.*, ssm.*, bedrock.*, cloudwatch.*, s3.*
+//	activities/aws          iam.*, lambda.*, apigateway.*, ssm.*, bedrock.*, cloudwatch.*, s3.*, cloudtrail.*
 //	slack.notify            the Slack notifier
 //
 // and the worker adds them all to one Registry. The Registry registers each

@@ -16,5 +16,6 @@ func Actions(p *Provider) []action.Action {
 		NewBedrockActions(p).Actions(),
 		NewCloudWatchActions(p).Actions(),
 		NewS3Actions(p).Actions(),
+		NewCloudTrailActions(p).Actions(),
 	)
 }

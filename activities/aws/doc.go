@@ -16,6 +16,7 @@
 //	cloudwatch.go  cloudwatch.capture_metrics
 //	s3.go          s3.block_prefix_writes, s3.list_changed_objects,
 //	               s3.restore_object_version (no undo, by design: a restore is the recovery)
+//	cloudtrail.go  cloudtrail.lookup_events
 //
 // (each with its undo actions). Clients are small interfaces of only the
 // calls used, built per incident by a Provider (region, assumed role);

@@ -207,6 +207,7 @@ func TestWorkerPolicyAllowsEveryOperationTheClientsDeclare(t *testing.T) {
 		"bedrock-agent": reflect.TypeFor[BedrockAgentAPI](),
 		"monitoring":    reflect.TypeFor[CloudWatchAPI](),
 		"s3":            reflect.TypeFor[S3API](),
+		"cloudtrail":    reflect.TypeFor[CloudTrailAPI](),
 	}
 	for service, iface := range clients {
 		for m := range iface.Methods() {

@@ -49,7 +49,7 @@ const (
 	tlsStmt = `{"Sid":"DenyInsecure","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::kb-docs","arn:aws:s3:::kb-docs/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`
 )
 
-func TestBlockPrefixWritesContainsIdempotentlyAndUndoesExactly(t *testing.T) {
+func TestS3BlockPrefixWritesContainsIdempotentlyAndUndoesExactly(t *testing.T) {
 	sid := blockSid(testIncident.ID, "docs/", nil)
 	for _, tc := range []struct {
 		name, prior string // "" = no bucket policy
@@ -91,7 +91,7 @@ func TestBlockPrefixWritesContainsIdempotentlyAndUndoesExactly(t *testing.T) {
 	}
 }
 
-func TestUnblockPrefixWritesKeepsOthersChanges(t *testing.T) {
+func TestS3UnblockPrefixWritesKeepsOthersChanges(t *testing.T) {
 	sid := blockSid(testIncident.ID, "docs/", nil)
 	ours := quenchStatement(sid)
 	for _, tc := range []struct {
@@ -141,7 +141,7 @@ func undoArgs(t *testing.T, res contract.ActionResult) map[string]any {
 	return args
 }
 
-func TestBlockPrefixWritesDryRunThrottleAndAccessDenied(t *testing.T) {
+func TestS3BlockPrefixWritesDryRunThrottleAndAccessDenied(t *testing.T) {
 	srv, fake, a, _ := newTestS3(t)
 	fake.SetBucketPolicy("kb-docs", `{"Version":"2012-10-17","Statement":[`+tlsStmt+`]}`)
 	in := actionInput(map[string]any{"bucket": "kb-docs", "prefix": "docs/"})
@@ -177,7 +177,7 @@ func TestBlockPrefixWritesDryRunThrottleAndAccessDenied(t *testing.T) {
 	}
 }
 
-func TestBlockPrefixWritesArguments(t *testing.T) {
+func TestS3BlockPrefixWritesArguments(t *testing.T) {
 	srv, fake, a, _ := newTestS3(t)
 	for _, tc := range []struct {
 		args map[string]any
@@ -203,7 +203,7 @@ func TestBlockPrefixWritesArguments(t *testing.T) {
 	}
 }
 
-func TestBlockPrefixWritesNamedPrincipalsAndPolicySizeLimit(t *testing.T) {
+func TestS3BlockPrefixWritesNamedPrincipalsAndPolicySizeLimit(t *testing.T) {
 	_, fake, a, _ := newTestS3(t)
 	res := mustRun(t, act(a, ActionBlockPrefixWrites), actionInput(map[string]any{"bucket": "kb-docs", "prefix": "docs/",
 		"principals": []any{"arn:aws:iam::123456789012:role/ingest", "210987654321"}}))
@@ -224,7 +224,7 @@ func TestBlockPrefixWritesNamedPrincipalsAndPolicySizeLimit(t *testing.T) {
 	assertNonRetryable(t, err, action.ErrValidation, "over S3's limit")
 }
 
-func TestExemptUserIDCoversEveryRoleSession(t *testing.T) {
+func TestS3ExemptUserIDCoversEveryRoleSession(t *testing.T) {
 	for in, want := range map[string]string{
 		"AROAEXAMPLEID:quench-inc-42": "AROAEXAMPLEID:*",
 		"AIDAEXAMPLEUSER":             "AIDAEXAMPLEUSER",
@@ -255,7 +255,7 @@ func seedChanges(fake *awsfake.S3) (since time.Time, ids map[string]string) {
 	return since, ids
 }
 
-func TestListChangedObjectsFindsVersionsSinceAndWhatToRestore(t *testing.T) {
+func TestS3ListChangedObjectsFindsVersionsSinceAndWhatToRestore(t *testing.T) {
 	srv, fake, a, _ := newTestS3(t)
 	since, ids := seedChanges(fake)
 	a.list = listBounds{size: 2, pages: 20} // page through the listing
@@ -296,7 +296,7 @@ func TestListChangedObjectsFindsVersionsSinceAndWhatToRestore(t *testing.T) {
 	}
 }
 
-func TestListChangedObjectsThrottleAccessDeniedAndUnversionedBuckets(t *testing.T) {
+func TestS3ListChangedObjectsThrottleAccessDeniedAndUnversionedBuckets(t *testing.T) {
 	srv, fake, a, _ := newTestS3(t)
 	since, _ := seedChanges(fake)
 	in := actionInput(map[string]any{"bucket": "kb-docs", "prefix": "docs/", "since": since.Format(time.RFC3339)})
@@ -318,7 +318,7 @@ func TestListChangedObjectsThrottleAccessDeniedAndUnversionedBuckets(t *testing.
 	}
 }
 
-func TestRestoreObjectVersionMakesItCurrentWithNoUndo(t *testing.T) {
+func TestS3RestoreObjectVersionMakesItCurrentWithNoUndo(t *testing.T) {
 	for _, tc := range []struct{ name, key, version string }{
 		{"over a poisoned version", "docs/a.txt", "a2"},
 		{"over a delete marker", "docs/b.txt", "b1"},
@@ -360,7 +360,7 @@ func TestRestoreObjectVersionMakesItCurrentWithNoUndo(t *testing.T) {
 	}
 }
 
-func TestRestoreObjectVersionRefusalsThrottleAndAccessDenied(t *testing.T) {
+func TestS3RestoreObjectVersionRefusalsThrottleAndAccessDenied(t *testing.T) {
 	srv, fake, a, _ := newTestS3(t)
 	_, ids := seedChanges(fake)
 	run := func(key, version string) error {
