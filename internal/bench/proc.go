@@ -212,16 +212,6 @@ func (p *proc) memory() (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
-// freePort returns a TCP port on 127.0.0.1 nobody listens on right now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // freePorts returns n distinct free ports.
 func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
