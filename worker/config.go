@@ -3,6 +3,7 @@ package worker
 import (
 	"os"
 
+	"github.com/quenchhq/quench/internal/codec"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
@@ -13,6 +14,9 @@ type Config struct {
 	TemporalAddress string
 	Namespace       string
 	TaskQueue       string
+	// Codec encrypts every payload this process writes to Temporal and
+	// decrypts what it reads (codec.FromEnv); nil leaves them plaintext.
+	Codec *codec.Codec
 }
 
 // Defaults.

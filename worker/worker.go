@@ -13,6 +13,7 @@ import (
 
 	"github.com/quenchhq/quench/activities/action"
 	"github.com/quenchhq/quench/internal/buildid"
+	"github.com/quenchhq/quench/internal/codec"
 	"github.com/quenchhq/quench/workflows"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -43,6 +44,9 @@ func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, 
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.Namespace,
 		Logger:    sdklog.NewStructuredLogger(logger),
+		// Payloads and failure messages, encrypted when cfg.Codec is set.
+		DataConverter:    codec.DataConverter(cfg.Codec),
+		FailureConverter: codec.FailureConverter(cfg.Codec),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w (is `quench dev` or a Temporal server running? set TEMPORAL_ADDRESS)", cfg.TemporalAddress, cfg.Namespace, err)

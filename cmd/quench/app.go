@@ -13,6 +13,7 @@ import (
 
 	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/internal/alerts"
+	"github.com/quenchhq/quench/internal/codec"
 	"github.com/quenchhq/quench/internal/httpapi"
 	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/internal/slackapp"
@@ -26,7 +27,8 @@ import (
 // it for what they need and build nothing themselves.
 //
 //	config: defaults → environment → flags (worker.Config, --runbooks, --routes)
-//	   ├─ client()        Temporal client, dialled once per command
+//	   ├─ client()        Temporal client, dialled once per command, with the
+//	   │                  payload codec (QUENCH_CODEC_KEYS) when keys are set
 //	   │    └─ incidents  incidentsAPI for CLI commands (the test seam)
 //	   ├─ library()       built-in runbooks + --runbooks, checked against catalog()
 //	   ├─ runtime()       records, Slack, AWS → action registry   (worker, dev)
@@ -79,6 +81,9 @@ func (a *app) client(ctx context.Context) (client.Client, error) {
 	if a.conn != nil {
 		return a.conn, nil
 	}
+	if err := a.loadCodec(); err != nil {
+		return nil, err
+	}
 	// The CLI's own SDK chatter would drown its output: warnings only.
 	quiet := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := worker.Dial(ctx, a.cfg, quiet)
@@ -96,7 +101,22 @@ func (a *app) incidentsClient(ctx context.Context) (*incidents.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return incidents.New(c, a.cfg.TaskQueue).WithNamespace(a.cfg.Namespace), nil
+	return incidents.New(c, a.cfg.TaskQueue).WithNamespace(a.cfg.Namespace).WithDataConverter(codec.DataConverter(a.cfg.Codec)), nil
+}
+
+// loadCodec reads the payload encryption keys (QUENCH_CODEC_KEYS or
+// QUENCH_CODEC_KEYS_FILE) into the config every client is dialled with.
+// Without keys payloads stay plaintext.
+func (a *app) loadCodec() error {
+	if a.cfg.Codec != nil {
+		return nil
+	}
+	c, err := codec.FromEnv()
+	if err != nil {
+		return err
+	}
+	a.cfg.Codec = c
+	return nil
 }
 
 // catalog is the registry of every action, used for validation. Building

@@ -109,6 +109,9 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 		return err
 	}
 	defer c.Close()
+	if a.cfg.Codec == nil {
+		log.Warn("QUENCH_CODEC_KEYS not set: incident params, alert labels and action results are stored in Temporal's history in plaintext")
+	}
 	rt, err := a.runtime(ctx, records)
 	if err != nil {
 		return err

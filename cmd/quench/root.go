@@ -49,6 +49,7 @@ Start here:
 		newCmdRun(a), newCmdStatus(a), newCmdList(a), newCmdTimeline(a),
 		newCmdDecide(a, "approve"), newCmdDecide(a, "deny"),
 		newCmdResolve(a), newCmdCancel(a), newCmdBench(a),
+		newCmdCodecServer(a),
 	)
 	return root
 }

@@ -12,7 +12,10 @@ import (
 
 // Environment variable of the codec endpoint's bearer token (or
 // QUENCH_CODEC_AUTH_TOKEN_FILE).
-const EnvAuthToken = "QUENCH_CODEC_AUTH_TOKEN"
+const (
+	EnvAuthToken     = "QUENCH_CODEC_AUTH_TOKEN"
+	EnvAuthTokenFile = EnvAuthToken + "_FILE"
+)
 
 // MaxRequestBytes bounds a request to the codec endpoint: the UI sends a
 // page of history's payloads at once, each up to Temporal's 2 MB limit.

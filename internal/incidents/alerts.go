@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -32,12 +31,11 @@ var ErrNoOpenIncident = errors.New("no open incident")
 // It returns once Temporal has durably recorded the signal.
 func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
 	in.Labels = boundLabels(in.Labels)
-	dc := converter.GetDefaultDataConverter()
-	input, err := dc.ToPayloads(in)
+	input, err := c.dc.ToPayloads(in)
 	if err != nil {
 		return false, "", fmt.Errorf("encode incident input: %w", err)
 	}
-	signal, err := dc.ToPayloads(sig.Bounded())
+	signal, err := c.dc.ToPayloads(sig.Bounded())
 	if err != nil {
 		return false, "", fmt.Errorf("encode alert: %w", err)
 	}

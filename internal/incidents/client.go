@@ -27,6 +27,7 @@ type Client struct {
 	taskQueue string
 	namespace string
 	identity  string
+	dc        converter.DataConverter // encodes what raw service calls send
 }
 
 // New returns a Client that starts incidents on taskQueue.
@@ -34,7 +35,17 @@ func New(c client.Client, taskQueue string) *Client {
 	if taskQueue == "" {
 		taskQueue = contract.DefaultTaskQueue
 	}
-	return &Client{c: c, taskQueue: taskQueue, namespace: "default", identity: "quench"}
+	return &Client{c: c, taskQueue: taskQueue, namespace: "default", identity: "quench", dc: converter.GetDefaultDataConverter()}
+}
+
+// WithDataConverter sets the converter raw service calls (FoldAlert)
+// encode with; it must be the one c was dialled with, or an encrypting
+// client would write an alert into history in clear.
+func (c *Client) WithDataConverter(dc converter.DataConverter) *Client {
+	if dc != nil {
+		c.dc = dc
+	}
+	return c
 }
 
 // WithNamespace sets the namespace used by raw service calls.
