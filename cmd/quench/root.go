@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -49,8 +50,10 @@ Start here:
 		newCmdRun(a), newCmdStatus(a), newCmdList(a), newCmdTimeline(a),
 		newCmdDecide(a, "approve"), newCmdDecide(a, "deny"),
 		newCmdResolve(a), newCmdCancel(a), newCmdBench(a),
-		newCmdCodecServer(a),
+		newCmdCodecServer(a), newCmdVersion(a),
 	)
+	root.Version = readVersion(debug.ReadBuildInfo).String()
+	root.SetVersionTemplate("quench {{.Version}}\n")
 	return root
 }
 
