@@ -23,6 +23,7 @@ type devOptions struct {
 	listen       string
 	sync         string
 	reset        bool
+	retention    time.Duration
 }
 
 func newCmdDev(a *app) *cobra.Command {
@@ -52,10 +53,14 @@ The database runs in SQLite's WAL mode. --sync full (the default) syncs
 every commit to disk: nothing acknowledged is lost, even on power loss.
 --sync normal syncs only at checkpoints: faster under load, and still loses
 nothing when the process is killed, but an OS crash or power loss may lose
-the last transactions (alerts acknowledged, steps recorded).`,
+the last transactions (alerts acknowledged, steps recorded).
+
+Closed incidents stay readable (status, timeline, list) for --retention,
+30 days by default, then Temporal deletes them.`,
 		Example: `  quench dev
   quench dev --data-dir /var/lib/quench --temporal-port 7233 --listen 127.0.0.1:8080
   quench dev --runbooks ./my-runbooks
+  quench dev --retention 2160h  # keep closed incidents 90 days (default 30)
   quench dev --sync normal      # faster; may lose the last transactions on power loss
   quench dev --reset            # after a refusal: move the old data aside, start empty`,
 		Args: exactArgs(0, "no arguments"),
@@ -67,6 +72,7 @@ the last transactions (alerts acknowledged, steps recorded).`,
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP endpoints (alerts, Slack, health); empty disables them")
 	f.StringVar(&a.routesFile, "routes", "", "alert routing file (env QUENCH_ROUTES); see examples/routes.yaml")
 	f.StringVar(&o.sync, "sync", string(devserver.DefaultSync), "SQLite sync: full (every commit survives power loss) or normal (faster; survives a process kill, may lose the last transactions on OS crash or power loss)")
+	f.DurationVar(&o.retention, "retention", devserver.DefaultRetention, "how long closed incidents stay readable (the namespace's retention; at least 1h); an existing namespace is updated")
 	f.BoolVar(&o.reset, "reset", false, "move every file of the data dir aside into DATA_DIR/reset-<time> and start empty (nothing is deleted)")
 	return cmd
 }
@@ -74,6 +80,9 @@ the last transactions (alerts acknowledged, steps recorded).`,
 func (a *app) runDev(ctx context.Context, o devOptions) error {
 	if o.temporalPort < 0 || o.temporalPort > 65535 {
 		return usagef(fmt.Sprintf("--temporal-port %d: want 0-65535", o.temporalPort))
+	}
+	if o.retention < devserver.MinRetention {
+		return usagef(fmt.Sprintf("--retention %s: want at least %s (e.g. 720h for 30 days)", o.retention, devserver.MinRetention))
 	}
 	if !slices.Contains(devserver.Syncs, devserver.Sync(o.sync)) {
 		return usagef(fmt.Sprintf("--sync %q: want full or normal", o.sync))
@@ -93,7 +102,7 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	records := defaultRecordsFile(o.dataDir)
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DataDir: o.dataDir, FrontendPort: o.temporalPort, Namespace: a.cfg.Namespace, SearchAttributes: attrs, Logger: log,
-		Sync: devserver.Sync(o.sync), Reset: o.reset, StateFiles: []string{records},
+		Sync: devserver.Sync(o.sync), Reset: o.reset, Retention: o.retention, StateFiles: []string{records},
 	})
 	if err != nil {
 		return err

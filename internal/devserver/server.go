@@ -16,6 +16,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -29,6 +30,7 @@ import (
 	"go.temporal.io/server/common/searchattribute/sadefs"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/quenchhq/quench/internal/buildid"
 )
@@ -38,6 +40,11 @@ const (
 	DefaultFrontendPort = 7233
 	// DefaultNamespace is the namespace created when Options.Namespace is empty.
 	DefaultNamespace = "default"
+	// DefaultRetention keeps closed incidents 30 days (Temporal's own
+	// default, 24 h, loses yesterday's incident before its review).
+	DefaultRetention = 30 * 24 * time.Hour
+	// MinRetention is the server's minimum for a local namespace.
+	MinRetention = time.Hour
 	// DBFileName is the SQLite file inside Options.DataDir.
 	DBFileName = "temporal.db"
 
@@ -73,6 +80,10 @@ type Options struct {
 	FrontendPort int
 	// Namespace is created on first start; default "default".
 	Namespace string
+	// Retention is how long the namespace keeps closed workflows (closed
+	// incidents); default DefaultRetention, at least MinRetention. An
+	// existing namespace is updated to it at start.
+	Retention time.Duration
 	// SearchAttributes are registered on the namespace at every start; ones
 	// already registered with the same type are left alone.
 	SearchAttributes map[string]enumspb.IndexedValueType
@@ -151,6 +162,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configure namespace %s: %w", opts.Namespace, err)
 	}
+	nsConf.Detail.Config.Retention = durationpb.New(opts.Retention)
 	if err := sqliteschema.CreateNamespaces(sqlConf, nsConf); err != nil {
 		return nil, fmt.Errorf("create namespace %s in %s: %w", opts.Namespace, dbPath, err)
 	}
@@ -228,6 +240,12 @@ func (o *Options) validate() error {
 	}
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
+	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.Retention < MinRetention {
+		return fmt.Errorf("namespace retention %s is below Temporal's minimum of %s", o.Retention, MinRetention)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -430,7 +448,31 @@ func (s *Server) awaitReady(ctx context.Context, opts Options) error {
 		}
 	}
 	defer c.Close()
+	if err := applyRetention(ctx, c.WorkflowService(), s.namespace, opts.Retention); err != nil {
+		return err
+	}
 	return registerSearchAttributes(ctx, c.OperatorService(), c.WorkflowService(), s.namespace, s.dbPath, opts.SearchAttributes)
+}
+
+// applyRetention sets the retention of a namespace that exists from an
+// earlier start with another (CreateNamespaces leaves it alone).
+func applyRetention(ctx context.Context, wf workflowservice.WorkflowServiceClient, namespace string, want time.Duration) error {
+	resp, err := wf.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("describe namespace %s: %w", namespace, err)
+	}
+	if resp.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() == want {
+		return nil
+	}
+	_, err = wf.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{
+		Namespace: namespace,
+		// Only the retention is set: the server leaves the rest as it is.
+		Config: &namespacepb.NamespaceConfig{WorkflowExecutionRetentionTtl: durationpb.New(want)},
+	})
+	if err != nil {
+		return fmt.Errorf("set retention of namespace %s to %s: %w", namespace, want, err)
+	}
+	return nil
 }
 
 // registerSearchAttributes adds the attributes the namespace lacks and waits
