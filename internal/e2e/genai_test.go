@@ -30,7 +30,7 @@ import (
 // with its state before the alert. `quench timeline -o md` is compared
 // with a golden file (-update rewrites them).
 func TestGenAIRunbooks(t *testing.T) {
-	runGenAIScenarios(t, false)
+	runGenAIScenarios(t, genaiScenarios, false)
 }
 
 // TestGenAIRunbooksDryRun runs the same flows on a worker whose AWS
@@ -38,7 +38,7 @@ func TestGenAIRunbooks(t *testing.T) {
 // every approval is asked and granted, the incident ends contained, and
 // not one call changes AWS.
 func TestGenAIRunbooksDryRun(t *testing.T) {
-	runGenAIScenarios(t, true)
+	runGenAIScenarios(t, genaiScenarios, true)
 }
 
 type genaiScenario struct {
@@ -53,13 +53,13 @@ type genaiScenario struct {
 	residue []string
 }
 
-func runGenAIScenarios(t *testing.T, dryRun bool) {
+func runGenAIScenarios(t *testing.T, scenarios []genaiScenario, dryRun bool) {
 	quenchBinary(t) // build the CLI before the clocks of the incidents start
 	srv := startServer(t, t.TempDir(), 0)
 	t.Cleanup(func() { _ = srv.Stop() })
 	c := dial(t, srv.FrontendAddress())
 	t.Cleanup(c.Close)
-	for _, sc := range genaiScenarios {
+	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			w := newGenAIWorld(t, c, srv.FrontendAddress(), dryRun)
