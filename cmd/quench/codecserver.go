@@ -36,9 +36,10 @@ the server refuses to start, unless it listens on localhost only and
 --insecure-no-auth is given. Browsers may call it only from --allow-origin,
 the Temporal UI's origin; a request from any other origin is refused.
 
-In the Temporal UI set the codec endpoint to this server's URL and turn on
-"pass access token" (or put the server behind your SSO proxy); with the
-CLI: temporal workflow show --codec-endpoint URL --codec-auth "Bearer TOKEN".`,
+The Temporal UI sends no static token: put this server behind the proxy
+that authenticates your UI users and have it add the header, and set the
+UI's codec endpoint to the proxy. With the CLI:
+temporal workflow show --codec-endpoint URL --codec-auth "Bearer TOKEN".`,
 		Example: `  QUENCH_CODEC_KEYS_FILE=/run/secrets/quench-keys QUENCH_CODEC_AUTH_TOKEN_FILE=/run/secrets/codec-token \
     quench codec-server --listen :8081 --allow-origin https://temporal.example.com
   quench codec-server --insecure-no-auth --allow-origin http://localhost:8233   # on a laptop`,
