@@ -442,7 +442,7 @@ func parsePolicy(text string) (policyDoc, error) {
 		return d, nil
 	case '[':
 	default:
-		return d, fmt.Errorf("Statement is neither an object nor a list")
+		return d, errors.New("the policy's Statement is neither an object nor a list")
 	}
 	d.array = true
 	sd := json.NewDecoder(strings.NewReader(value))
