@@ -82,7 +82,8 @@ func calledSlackMethods(t *testing.T, dirs ...string) []string {
 	return slices.Sorted(maps.Keys(seen))
 }
 
-func TestSlackManifestScopesCoverTheCallsAndNoMore(t *testing.T) {
+func loadSlackManifest(t *testing.T) slackManifest {
+	t.Helper()
 	raw, err := os.ReadFile("slack-manifest.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +92,11 @@ func TestSlackManifestScopesCoverTheCallsAndNoMore(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &m); err != nil {
 		t.Fatalf("slack-manifest.yaml: %v", err)
 	}
+	return m
+}
+
+func TestSlackManifestScopesCoverTheCallsAndNoMore(t *testing.T) {
+	m := loadSlackManifest(t)
 	if m.DisplayInformation.Name == "" {
 		t.Error("manifest has no display_information.name (Slack requires it)")
 	}
@@ -125,15 +131,7 @@ func TestSlackManifestScopesCoverTheCallsAndNoMore(t *testing.T) {
 }
 
 func TestSlackManifestInteractivityURLIsServed(t *testing.T) {
-	raw, err := os.ReadFile("slack-manifest.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m slackManifest
-	if err := yaml.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	in := m.Settings.Interactivity
+	in := loadSlackManifest(t).Settings.Interactivity
 	u, err := url.Parse(in.RequestURL)
 	if !in.IsEnabled || err != nil || u.Scheme != "https" {
 		t.Fatalf("interactivity: enabled %v, request_url %q: want an enabled https URL", in.IsEnabled, in.RequestURL)
@@ -145,7 +143,7 @@ func TestSlackManifestInteractivityURLIsServed(t *testing.T) {
 	if !strings.Contains(string(src), `"POST `+u.Path+`"`) {
 		t.Errorf("request_url path %s is not a route internal/httpapi serves", u.Path)
 	}
-	if m.Settings.SocketModeEnabled == nil {
+	if loadSlackManifest(t).Settings.SocketModeEnabled == nil {
 		t.Error("settings.socket_mode_enabled is not spelled out: users need to see the switch")
 	}
 }

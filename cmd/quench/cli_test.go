@@ -77,17 +77,7 @@ func (c cli) as(user string) cli {
 func startQuench(t *testing.T) cli {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	attrs := map[string]enumspb.IndexedValueType{}
-	for _, n := range contract.SearchAttributes {
-		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{InMemory: true, SearchAttributes: attrs, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
+	srv := startServer(t)
 	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: sdklog.NewStructuredLogger(quiet)})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +86,24 @@ func startQuench(t *testing.T) cli {
 	startWorker(t, c)
 	t.Setenv("QUENCH_RUNBOOKS", "")
 	return cli{t: t, addr: srv.FrontendAddress()}
+}
+
+// startServer runs an in-memory embedded server with quench's search
+// attributes until the test ends.
+func startServer(t *testing.T) *devserver.Server {
+	t.Helper()
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, n := range contract.SearchAttributes {
+		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := devserver.Start(ctx, devserver.Options{InMemory: true, SearchAttributes: attrs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	return srv
 }
 
 // startWorker runs a quench worker (core actions, log-only notifier) on c.

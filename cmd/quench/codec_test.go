@@ -21,7 +21,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/quenchhq/quench/internal/codec"
-	"github.com/quenchhq/quench/internal/devserver"
 	"github.com/quenchhq/quench/workflows/contract"
 )
 
@@ -52,17 +51,9 @@ func TestHistoryIsEncryptedAndQuenchStillReadsIt(t *testing.T) {
 	t.Setenv(codec.EnvKeysFile, "")
 	t.Setenv("QUENCH_RUNBOOKS", "")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	attrs := map[string]enumspb.IndexedValueType{}
-	for _, n := range contract.SearchAttributes {
-		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	srv, err := devserver.Start(ctx, devserver.Options{InMemory: true, SearchAttributes: attrs, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
+	srv := startServer(t)
 
 	// The worker dials as `quench worker` does: through the app.
 	a := newApp(io.Discard, io.Discard)

@@ -116,29 +116,7 @@ func TestDevResetStartsReadyAfterRefusal(t *testing.T) {
 		t.Fatalf("dev over a damaged store: exit %d, want 1", res.code)
 	}
 
-	var out, errOut syncBuffer
-	root := newRoot(newApp(&out, &errOut))
-	root.SetArgs([]string{"dev", "--reset", "--data-dir", dir, "--temporal-port", "0", "--listen", "127.0.0.1:0", "--log-level", "error"})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	began := time.Now()
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var line string
-	for deadline := time.Now().Add(120 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		select {
-		case err := <-done:
-			t.Fatalf("dev --reset ended before ready: %v\n%s", err, errOut.String())
-		default:
-		}
-		if s := out.String(); strings.Contains(s, "quench dev ready") {
-			line = s
-		}
-	}
-	if line == "" {
-		cancel()
-		t.Fatalf("no ready line from dev --reset:\n%s", errOut.String())
-	}
-	t.Logf("dev --reset ready in %s: %s", time.Since(began), strings.TrimSpace(line))
+	line, errOut, stop := startDev(t, "dev", "--reset", "--data-dir", dir, "--temporal-port", "0", "--listen", "127.0.0.1:0", "--log-level", "error")
 	if !strings.Contains(errOut.String(), "--reset moved the old data to "+filepath.Join(dir, "reset-")) {
 		t.Errorf("stderr does not say where the old data went:\n%s", errOut.String())
 	}
@@ -152,8 +130,40 @@ func TestDevResetStartsReadyAfterRefusal(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("readyz after the ready line: %d, want 200", resp.StatusCode)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("dev stopped with %v", err)
 	}
+}
+
+// startDev runs quench with args (a dev command) in-process until its
+// ready line, which it returns with the command's stderr; stop ends it
+// and returns its error.
+func startDev(t *testing.T, args ...string) (line string, errOut *syncBuffer, stop func() error) {
+	t.Helper()
+	var out syncBuffer
+	errOut = &syncBuffer{}
+	root := newRoot(newApp(&out, errOut))
+	root.SetArgs(args)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	began := time.Now()
+	go func() { done <- root.ExecuteContext(ctx) }()
+	stop = func() error { cancel(); return <-done }
+	for deadline := time.Now().Add(120 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("%v ended before ready: %v\n%s", args, err, errOut.String())
+		default:
+		}
+		if s := out.String(); strings.Contains(s, "quench dev ready") {
+			line = s
+		}
+	}
+	if line == "" {
+		_ = stop()
+		t.Fatalf("no ready line from %v:\n%s", args, errOut.String())
+	}
+	t.Logf("%v ready in %s: %s", args, time.Since(began), strings.TrimSpace(line))
+	return line, errOut, stop
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"strings"
@@ -26,34 +25,14 @@ func TestDevRetentionAndPlaintextWarning(t *testing.T) {
 		t.Fatalf("--retention 30m: exit %d, stderr %q; want a usage error (2)", res.code, res.stderr)
 	}
 
-	var out, errOut syncBuffer
-	root := newRoot(newApp(&out, &errOut))
-	root.SetArgs([]string{"dev", "--data-dir", t.TempDir(), "--temporal-port", "0", "--listen", "", "--retention", "72h"})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var line string
-	for deadline := time.Now().Add(120 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		select {
-		case err := <-done:
-			t.Fatalf("dev ended before ready: %v\n%s", err, errOut.String())
-		default:
-		}
-		if s := out.String(); strings.Contains(s, "quench dev ready") {
-			line = s
-		}
-	}
-	if line == "" {
-		t.Fatalf("no ready line from dev:\n%s", errOut.String())
-	}
+	line, errOut, stop := startDev(t, "dev", "--data-dir", t.TempDir(), "--temporal-port", "0", "--listen", "", "--retention", "72h")
 	_, rest, _ := strings.Cut(line, "temporal ")
 	addr, _, _ := strings.Cut(rest, " ")
 	c, err := client.Dial(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	resp, err := c.WorkflowService().DescribeNamespace(t.Context(), &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
 	c.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +43,7 @@ func TestDevRetentionAndPlaintextWarning(t *testing.T) {
 	if n := strings.Count(errOut.String(), "QUENCH_CODEC_KEYS not set"); n != 1 {
 		t.Errorf("plaintext warning printed %d times, want once:\n%s", n, errOut.String())
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("dev stopped with %v", err)
 	}
 }
