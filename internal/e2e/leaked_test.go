@@ -99,6 +99,40 @@ var leakedScenarios = []genaiScenario{
 		// Inline role policies are put and deleted with no trace IAM keeps.
 		residue: nil,
 	},
+	{
+		// Started by hand (no example route names a long-term key for this
+		// runbook): the key's history is read, that key alone is
+		// deactivated and its owner's sessions revoked, with no approval;
+		// nothing reaches a role and the region sweep, role-only, is skipped.
+		name: "leaked-credentials-access-key",
+		seed: func(t *testing.T, w *genaiWorld) {
+			seedUsageSpike(t, w)
+			w.iam.AddAccessKey("Alice", aliceSecondKey, "Active")
+			awsfake.RegisterCloudTrail(w.aws).AddEvents(awsfake.TrailEvent{Name: "InvokeModel", Source: "bedrock.amazonaws.com",
+				Time: time.Now().Add(-20 * time.Minute), SourceIP: attackerIP, AccessKeyID: "AKIAIOSFODNN7EXAMPLE", Username: "Alice", IdentityType: "IAMUser"})
+		},
+		run: func(t *testing.T, w *genaiWorld, dryRun bool) string {
+			id := "leaked-credentials-access-key"
+			w.cli(t, "--task-queue", w.taskQueue, "run", "leaked-credentials", "--incident", id,
+				"-p", "principal_type=access-key", "-p", "access_key_id=AKIAIOSFODNN7EXAMPLE", "-p", "used_regions=us-east-1")
+			st := w.waitState(t, id, contract.StateContained)
+			for step, want := range map[string]string{"trail": contract.StepSucceeded, "deactivate-key": contract.StepSucceeded,
+				"revoke-user-sessions": contract.StepSucceeded, "deactivate-user-keys": contract.StepSkipped, "revoke-role-sessions": contract.StepSkipped,
+				"identity-not-contained": contract.StepSkipped, "approve-deny-role": contract.StepSkipped, "approve-region-sweep": contract.StepSkipped,
+				"deny-role-other-regions": contract.StepSkipped} {
+				if stepState(st, step) != want {
+					t.Errorf("step %s is %s for a leaked access key, want %s", step, stepState(st, step), want)
+				}
+			}
+			if calls := w.calledAny("PutRolePolicy", "GetRole", "GetRolePolicy", "DeleteRolePolicy"); len(calls) != 0 {
+				t.Errorf("an access-key incident reached role APIs: %v", calls)
+			}
+			if !dryRun {
+				w.checkOnlyKeyContained(t, "Alice", "AKIAIOSFODNN7EXAMPLE")
+			}
+			return id
+		},
+	},
 }
 
 // checkRegionSweep checks the sweep policy denies Bedrock's spending
