@@ -228,12 +228,30 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 }
 
 // DataConverter is the SDK's default converter with c applied to every
-// payload; with a nil c, the default converter itself (plaintext).
+// payload. With a nil c payloads are written in plaintext, and an
+// encrypted one read without keys fails naming the key and QUENCH_CODEC_KEYS
+// instead of the SDK's "payload encoding is not supported".
 func DataConverter(c *Codec) converter.DataConverter {
 	if c == nil {
-		return converter.GetDefaultDataConverter()
+		return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), noKeys{})
 	}
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+}
+
+// noKeys is the codec of a process without keys: plaintext out, and a
+// clear refusal for encrypted payloads in.
+type noKeys struct{}
+
+func (noKeys) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) { return payloads, nil }
+
+func (noKeys) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	for _, p := range payloads {
+		if string(p.GetMetadata()[converter.MetadataEncoding]) == MetadataEncoding {
+			return nil, fmt.Errorf("decrypt payload: it is encrypted with key id %q and this process has no keys: set %s (or %s) to the keys the workers use: %w",
+				string(p.GetMetadata()[MetadataKeyID]), EnvKeys, EnvKeysFile, ErrUnknownKey)
+		}
+	}
+	return payloads, nil
 }
 
 // FailureConverter moves failure messages and stack traces into an

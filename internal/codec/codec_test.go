@@ -182,3 +182,30 @@ func TestFailureMessagesAreEncrypted(t *testing.T) {
 		t.Errorf("failure does not decode: %v", back)
 	}
 }
+
+func TestReadingEncryptedPayloadsWithoutKeysNamesTheSetting(t *testing.T) {
+	c, err := codec.Parse("test", "k2:"+keyOf(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := codec.DataConverter(c).ToPayload("canary-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	err = codec.DataConverter(nil).FromPayload(p, &got)
+	if !errors.Is(err, codec.ErrUnknownKey) || !strings.Contains(err.Error(), `key id "k2"`) || !strings.Contains(err.Error(), codec.EnvKeys) {
+		t.Errorf("decode without keys: %v; want an error naming key k2 and %s", err, codec.EnvKeys)
+	}
+	// Plaintext still round-trips without keys.
+	plain, err := codec.DataConverter(nil).ToPayload("hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := codec.DataConverter(nil).FromPayload(plain, &got); err != nil || got != "hello" {
+		t.Errorf("plaintext without keys: %q, %v", got, err)
+	}
+	if string(plain.GetMetadata()[converter.MetadataEncoding]) == codec.MetadataEncoding {
+		t.Error("a process without keys wrote an encrypted payload")
+	}
+}
