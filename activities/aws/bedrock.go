@@ -1,15 +1,18 @@
 package aws
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagent"
 	agenttypes "github.com/aws/aws-sdk-go-v2/service/bedrockagent/types"
 
@@ -31,6 +34,7 @@ const (
 	ActionApplyGuardrailPolicy        = "bedrock.apply_guardrail_policy"
 	ActionRestoreGuardrail            = "bedrock.restore_guardrail"
 	ActionBedrockSnapshot             = "bedrock.snapshot"
+	ActionRestoreInvocationLogging    = "bedrock.restore_invocation_logging"
 	agentDraft                        = "DRAFT"
 	bedrockService                    = "bedrock"
 	publishedVersionsKeepServingKBMsg = "published agent versions are immutable and keep retrieving from this knowledge base: pause the alias (bedrock.pause_agent_alias) or deny bedrock:Retrieve* (iam.deny_role_actions) to stop production retrieval"
@@ -61,6 +65,7 @@ type BedrockAPI interface {
 	UpdateGuardrail(ctx context.Context, in *bedrock.UpdateGuardrailInput, opts ...func(*bedrock.Options)) (*bedrock.UpdateGuardrailOutput, error)
 	CreateGuardrailVersion(ctx context.Context, in *bedrock.CreateGuardrailVersionInput, opts ...func(*bedrock.Options)) (*bedrock.CreateGuardrailVersionOutput, error)
 	GetModelInvocationLoggingConfiguration(ctx context.Context, in *bedrock.GetModelInvocationLoggingConfigurationInput, opts ...func(*bedrock.Options)) (*bedrock.GetModelInvocationLoggingConfigurationOutput, error)
+	PutModelInvocationLoggingConfiguration(ctx context.Context, in *bedrock.PutModelInvocationLoggingConfigurationInput, opts ...func(*bedrock.Options)) (*bedrock.PutModelInvocationLoggingConfigurationOutput, error)
 }
 
 // BedrockActions contains incidents in Bedrock agents, knowledge bases and
@@ -150,6 +155,15 @@ func (b *BedrockActions) Actions() []action.Action {
 				{Name: "data_source_id", Type: "string", Description: "data source of knowledge_base_id to describe"},
 				{Name: "guardrail_id", Type: "string", Description: "guardrail whose DRAFT to describe"},
 			}}, b.Snapshot),
+		action.New(runbooks.ActionSpec{Name: ActionRestoreInvocationLogging, Mutating: true,
+			Description: "Put the account's model invocation logging configuration back to a known-good one (PutModelInvocationLoggingConfiguration), after it was deleted or changed. " +
+				"Not undone on rollback, by design: the restored logging stays on.",
+			Args: []runbooks.ArgSpec{
+				{Name: "logging_config", Type: "any", Required: true, Description: "the known-good configuration in the API's loggingConfig form " +
+					`({"s3Config":{"bucketName":"...","keyPrefix":"..."},"cloudWatchConfig":{"logGroupName":"...","roleArn":"..."},"textDataDeliveryEnabled":true,...}): ` +
+					"a map (bedrock.snapshot's invocation_logging.logging_config) or a string holding that JSON " +
+					"(`aws bedrock get-model-invocation-logging-configuration --query loggingConfig`)"},
+			}}, b.RestoreInvocationLogging),
 	}
 }
 
@@ -697,4 +711,177 @@ func toAnySlice[T any](in []T) []any {
 		out[i] = v
 	}
 	return out
+}
+
+// ---- model invocation logging ----
+
+type restoreLoggingArgs struct {
+	LoggingConfig any `json:"logging_config"`
+}
+
+// parseLoggingConfig reads a logging configuration given as a map or a JSON
+// string in the API's loggingConfig form. Unknown members are refused: one
+// silently dropped would be a destination or data type not restored.
+func parseLoggingConfig(v any) (*brtypes.LoggingConfig, error) {
+	var raw []byte
+	switch t := v.(type) {
+	case string:
+		raw = []byte(strings.TrimSpace(t))
+	case map[string]any:
+		var err error
+		if raw, err = json.Marshal(t); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("logging_config is a %T, want a map or a JSON string", v)
+	}
+	if len(raw) == 0 {
+		return nil, errors.New("logging_config is empty: give the known-good configuration")
+	}
+	var c brtypes.LoggingConfig
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("logging_config is not a loggingConfig: %w", err)
+	}
+	if c.S3Config == nil && c.CloudWatchConfig == nil {
+		return nil, errors.New("logging_config names no destination (s3Config or cloudWatchConfig)")
+	}
+	if cw := c.CloudWatchConfig; cw != nil && (aws.ToString(cw.LogGroupName) == "" || aws.ToString(cw.RoleArn) == "") {
+		return nil, errors.New("logging_config.cloudWatchConfig needs logGroupName and roleArn")
+	}
+	if s3 := c.S3Config; s3 != nil && aws.ToString(s3.BucketName) == "" {
+		return nil, errors.New("logging_config.s3Config needs bucketName")
+	}
+	return &c, nil
+}
+
+// loggingConfigMap is a logging configuration in the API's loggingConfig
+// form with every member present, so two configurations that AWS treats as
+// the same compare equal (an unset flag is false). nil (logging off) is nil.
+func loggingConfigMap(c *brtypes.LoggingConfig) map[string]any {
+	if c == nil {
+		return nil
+	}
+	bucket := func(b *string, prefix *string) map[string]any {
+		return map[string]any{"bucketName": aws.ToString(b), "keyPrefix": aws.ToString(prefix)}
+	}
+	m := map[string]any{
+		"textDataDeliveryEnabled": aws.ToBool(c.TextDataDeliveryEnabled), "imageDataDeliveryEnabled": aws.ToBool(c.ImageDataDeliveryEnabled),
+		"embeddingDataDeliveryEnabled": aws.ToBool(c.EmbeddingDataDeliveryEnabled), "videoDataDeliveryEnabled": aws.ToBool(c.VideoDataDeliveryEnabled),
+	}
+	if s3 := c.S3Config; s3 != nil {
+		m["s3Config"] = bucket(s3.BucketName, s3.KeyPrefix)
+	}
+	if cw := c.CloudWatchConfig; cw != nil {
+		cwm := map[string]any{"logGroupName": aws.ToString(cw.LogGroupName), "roleArn": aws.ToString(cw.RoleArn)}
+		if l := cw.LargeDataDeliveryS3Config; l != nil {
+			cwm["largeDataDeliveryS3Config"] = bucket(l.BucketName, l.KeyPrefix)
+		}
+		m["cloudWatchConfig"] = cwm
+	}
+	return m
+}
+
+// loggingConfigText is loggingConfigMap as JSON ("" when off): the form
+// compared, checkpointed and shown.
+func loggingConfigText(c *brtypes.LoggingConfig) string {
+	if c == nil {
+		return ""
+	}
+	b, _ := json.Marshal(loggingConfigMap(c)) // maps of strings and bools always encode
+	return string(b)
+}
+
+// loggingDestinations names where c delivers, for summaries.
+func loggingDestinations(c *brtypes.LoggingConfig) string {
+	var d []string
+	if s3 := c.S3Config; s3 != nil {
+		d = append(d, "s3://"+aws.ToString(s3.BucketName)+"/"+aws.ToString(s3.KeyPrefix))
+	}
+	if cw := c.CloudWatchConfig; cw != nil {
+		d = append(d, "CloudWatch Logs "+aws.ToString(cw.LogGroupName))
+	}
+	return strings.Join(d, " and ")
+}
+
+const loggingRestoreStaysMsg = "not undone when the incident is rolled back, by design: model invocation logging stays restored"
+
+// RestoreInvocationLogging puts the model invocation logging configuration
+// back to a known-good one. It has no undo: the restore is the recovery,
+// and turning logging off again on rollback would redo the tampering.
+// Prior: logging_config (the configuration it replaced, null when logging
+// was off). Output: logging_config (the one now in place).
+func (b *BedrockActions) RestoreInvocationLogging(ctx context.Context, in contract.ActionInput, args restoreLoggingArgs) (contract.ActionResult, error) {
+	want, err := parseLoggingConfig(args.LoggingConfig)
+	if err != nil {
+		return contract.ActionResult{}, action.InvalidArg(ActionRestoreInvocationLogging, "%v", err)
+	}
+	c, err := b.clients(ctx, in.Incident)
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	const resource = "model invocation logging"
+	read := func() (*brtypes.LoggingConfig, error) {
+		out, err := c.GetModelInvocationLoggingConfiguration(ctx, &bedrock.GetModelInvocationLoggingConfigurationInput{})
+		if err != nil {
+			return nil, AWSError(bedrockService, "GetModelInvocationLoggingConfiguration", resource, err)
+		}
+		return out.LoggingConfig, nil
+	}
+	cur, err := read()
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	// On a retry, the configuration the first attempt found, not its own write.
+	prior := action.Checkpoint(ctx, loggingConfigText(cur))
+	var priorMap any // null: logging was off
+	if prior != "" {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(prior), &m); err != nil {
+			return contract.ActionResult{}, fmt.Errorf("%s: checkpoint: %w", resource, err)
+		}
+		priorMap = m
+	}
+	wantText := loggingConfigText(want)
+	res := contract.ActionResult{DryRun: in.DryRun, Prior: map[string]any{"logging_config": priorMap},
+		Output: map[string]any{"logging_config": loggingConfigMap(want)}}
+	was := "off"
+	if prior != "" {
+		was = "on"
+		if loggingConfigText(cur) == prior {
+			was += ", to " + loggingDestinations(cur)
+		}
+	}
+	if prior == wantText {
+		res.Summary = fmt.Sprintf("%s already as known-good (to %s); nothing to do", resource, loggingDestinations(want))
+		return res, nil
+	}
+	res.Changed = true
+	res.Warnings = []string{loggingRestoreStaysMsg}
+	if in.DryRun {
+		res.Summary = fmt.Sprintf("would restore %s to %s (it is %s); %s", resource, loggingDestinations(want), was, loggingRestoreStaysMsg)
+		return res, nil
+	}
+	if loggingConfigText(cur) != wantText { // an earlier attempt may have written already
+		if _, err := c.PutModelInvocationLoggingConfiguration(ctx, &bedrock.PutModelInvocationLoggingConfigurationInput{LoggingConfig: want}); err != nil {
+			return contract.ActionResult{}, AWSError(bedrockService, "PutModelInvocationLoggingConfiguration", resource, err)
+		}
+	}
+	after, err := read()
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	if got := loggingConfigText(after); got != wantText {
+		return contract.ActionResult{}, fmt.Errorf("verify %s: after the update it is %s, want %s", resource, orOff(got), wantText)
+	}
+	res.Summary = fmt.Sprintf("restored %s to %s (it was %s); %s", resource, loggingDestinations(want), was, loggingRestoreStaysMsg)
+	return res, nil
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "off"
+	}
+	return s
 }

@@ -150,6 +150,8 @@ func (b *BedrockActions) Snapshot(ctx context.Context, in contract.ActionInput, 
 			logging["s3_bucket"] = aws.ToString(s3.BucketName)
 			logging["s3_key_prefix"] = aws.ToString(s3.KeyPrefix)
 		}
+		// In full, so bedrock.restore_invocation_logging can put it back.
+		logging["logging_config"] = loggingConfigMap(lc)
 		described = append(described, "model invocation logging (on)")
 	} else {
 		res.Warnings = append(res.Warnings, "model invocation logging is off: prompts and responses of this incident are not recorded")

@@ -49,6 +49,8 @@ func RegisterBedrock(srv *Server) *Bedrock {
 			newBedrockRoute(http.MethodPut, "/guardrails/{guardrailIdentifier}", "UpdateGuardrail"),
 			newBedrockRoute(http.MethodPost, "/guardrails/{guardrailIdentifier}", "CreateGuardrailVersion"),
 			newBedrockRoute(http.MethodGet, "/logging/modelinvocations", "GetModelInvocationLoggingConfiguration"),
+			newBedrockRoute(http.MethodPut, "/logging/modelinvocations", "PutModelInvocationLoggingConfiguration"),
+			newBedrockRoute(http.MethodDelete, "/logging/modelinvocations", "DeleteModelInvocationLoggingConfiguration"),
 		},
 	}
 	srv.Handle("bedrock", b)
@@ -124,6 +126,14 @@ func (b *Bedrock) SetLoggingConfig(c *brtypes.LoggingConfig) {
 	b.logging = c
 }
 
+// LoggingConfig returns the model invocation logging configuration as
+// stored (nil = off).
+func (b *Bedrock) LoggingConfig() *brtypes.LoggingConfig {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.logging
+}
+
 // Operation implements ServiceHandler.
 func (b *Bedrock) Operation(r *http.Request) string {
 	op, _ := bedrockMatch(b.routes, r)
@@ -132,7 +142,11 @@ func (b *Bedrock) Operation(r *http.Request) string {
 
 // Mutating implements ServiceHandler.
 func (b *Bedrock) Mutating(op string) bool {
-	return op == "UpdateGuardrail" || op == "CreateGuardrailVersion"
+	switch op {
+	case "UpdateGuardrail", "CreateGuardrailVersion", "PutModelInvocationLoggingConfiguration", "DeleteModelInvocationLoggingConfiguration":
+		return true
+	}
+	return false
 }
 
 // WriteError implements ServiceHandler.
@@ -148,6 +162,21 @@ func (b *Bedrock) Serve(w http.ResponseWriter, r *http.Request, op string) {
 	switch op {
 	case "GetModelInvocationLoggingConfiguration":
 		bedrockWriteJSON(w, http.StatusOK, bedrock.GetModelInvocationLoggingConfigurationOutput{LoggingConfig: b.logging})
+	case "PutModelInvocationLoggingConfiguration":
+		var in bedrock.PutModelInvocationLoggingConfigurationInput
+		if err := bedrockReadJSON(r, &in); err != nil {
+			bedrockWriteError(w, http.StatusBadRequest, "ValidationException", err.Error())
+			return
+		}
+		if msg := loggingConfigProblem(in.LoggingConfig); msg != "" {
+			bedrockWriteError(w, http.StatusBadRequest, "ValidationException", msg)
+			return
+		}
+		b.logging = in.LoggingConfig
+		bedrockWriteJSON(w, http.StatusOK, struct{}{})
+	case "DeleteModelInvocationLoggingConfiguration":
+		b.logging = nil
+		bedrockWriteJSON(w, http.StatusOK, struct{}{})
 	case "GetGuardrail":
 		g, ok := b.guardrail(w, v["guardrailIdentifier"])
 		if !ok {
@@ -346,4 +375,21 @@ func (b *Bedrock) updateGuardrail(w http.ResponseWriter, r *http.Request, ident 
 		d.Status = brtypes.GuardrailStatusReady
 	}
 	bedrockWriteJSON(w, http.StatusAccepted, bedrock.UpdateGuardrailOutput{GuardrailId: d.GuardrailId, GuardrailArn: d.GuardrailArn, Version: aws.String("DRAFT"), UpdatedAt: &now})
+}
+
+// loggingConfigProblem is what AWS's validation of
+// PutModelInvocationLoggingConfiguration refuses: no configuration, no
+// destination, or a destination without its required members.
+func loggingConfigProblem(c *brtypes.LoggingConfig) string {
+	switch {
+	case c == nil:
+		return "1 validation error detected: Value null at 'loggingConfig' failed to satisfy constraint: Member must not be null"
+	case c.CloudWatchConfig == nil && c.S3Config == nil:
+		return "At least one of cloudWatchConfig or s3Config must be provided"
+	case c.CloudWatchConfig != nil && (aws.ToString(c.CloudWatchConfig.LogGroupName) == "" || aws.ToString(c.CloudWatchConfig.RoleArn) == ""):
+		return "cloudWatchConfig needs logGroupName and roleArn"
+	case c.S3Config != nil && aws.ToString(c.S3Config.BucketName) == "":
+		return "s3Config needs bucketName"
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package awsfake_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,5 +95,39 @@ func TestBedrockInvocationLoggingConfiguration(t *testing.T) {
 	out, err = c.GetModelInvocationLoggingConfiguration(ctx, &bedrock.GetModelInvocationLoggingConfigurationInput{})
 	if err != nil || out.LoggingConfig == nil || aws.ToString(out.LoggingConfig.CloudWatchConfig.LogGroupName) != "/bedrock/invocations" {
 		t.Fatalf("logging on: %+v, %v", out, err)
+	}
+}
+
+func TestBedrockPutDeleteInvocationLogging(t *testing.T) {
+	ctx := context.Background()
+	srv := awsfake.New()
+	t.Cleanup(srv.Close)
+	br := awsfake.RegisterBedrock(srv)
+	c := bedrock.NewFromConfig(srv.Config())
+	want := &brtypes.LoggingConfig{TextDataDeliveryEnabled: aws.Bool(true), S3Config: &brtypes.S3Config{BucketName: aws.String("logs"), KeyPrefix: aws.String("br/")}}
+	if _, err := c.PutModelInvocationLoggingConfiguration(ctx, &bedrock.PutModelInvocationLoggingConfigurationInput{LoggingConfig: want}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.GetModelInvocationLoggingConfiguration(ctx, &bedrock.GetModelInvocationLoggingConfigurationInput{})
+	if err != nil || aws.ToString(out.LoggingConfig.S3Config.BucketName) != "logs" || !aws.ToBool(out.LoggingConfig.TextDataDeliveryEnabled) {
+		t.Fatalf("after put: %+v, %v", out, err)
+	}
+	// AWS refuses a configuration without a destination.
+	_, err = c.PutModelInvocationLoggingConfiguration(ctx, &bedrock.PutModelInvocationLoggingConfigurationInput{LoggingConfig: &brtypes.LoggingConfig{
+		TextDataDeliveryEnabled: aws.Bool(true)}})
+	if err == nil || !strings.Contains(err.Error(), "ValidationException") {
+		t.Fatalf("no destination: err = %v", err)
+	}
+	if aws.ToString(br.LoggingConfig().S3Config.BucketName) != "logs" {
+		t.Fatalf("a refused put changed the configuration: %+v", br.LoggingConfig())
+	}
+	if _, err := c.DeleteModelInvocationLoggingConfiguration(ctx, &bedrock.DeleteModelInvocationLoggingConfigurationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if br.LoggingConfig() != nil {
+		t.Fatalf("after delete: %+v", br.LoggingConfig())
+	}
+	if got := srv.MutatingCalls(); len(got) != 3 { // the refused put is logged as attempted
+		t.Fatalf("mutating calls = %v, want two puts and the delete", got)
 	}
 }
