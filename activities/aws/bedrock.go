@@ -860,7 +860,7 @@ func (b *BedrockActions) RestoreInvocationLogging(ctx context.Context, in contra
 	res.Changed = true
 	res.Warnings = []string{loggingRestoreStaysMsg}
 	if in.DryRun {
-		res.Summary = fmt.Sprintf("would restore %s to %s (it is %s); %s", resource, loggingDestinations(want), was, loggingRestoreStaysMsg)
+		res.Summary = fmt.Sprintf("would restore %s to %s (it is %s)", resource, loggingDestinations(want), was)
 		return res, nil
 	}
 	if loggingConfigText(cur) != wantText { // an earlier attempt may have written already
@@ -875,7 +875,7 @@ func (b *BedrockActions) RestoreInvocationLogging(ctx context.Context, in contra
 	if got := loggingConfigText(after); got != wantText {
 		return contract.ActionResult{}, fmt.Errorf("verify %s: after the update it is %s, want %s", resource, orOff(got), wantText)
 	}
-	res.Summary = fmt.Sprintf("restored %s to %s (it was %s); %s", resource, loggingDestinations(want), was, loggingRestoreStaysMsg)
+	res.Summary = fmt.Sprintf("restored %s to %s (it was %s)", resource, loggingDestinations(want), was)
 	return res, nil
 }
 

@@ -352,7 +352,7 @@ func TestBedrockBuiltinRunbooksValidate(t *testing.T) {
 	for _, prob := range lib.Problems() {
 		t.Errorf("built-in runbook problem: %v", prob)
 	}
-	for _, name := range []string{"unsafe-output", "usage-spike", "compromised-data-source"} {
+	for _, name := range []string{"unsafe-output", "usage-spike", "compromised-data-source", "ai-controls-tampered"} {
 		rb, ok := lib.Get(name)
 		if !ok {
 			t.Errorf("built-in runbook %s not loaded", name)

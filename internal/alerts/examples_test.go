@@ -94,6 +94,10 @@ func exampleServer(t *testing.T) *testServer {
 	})
 }
 
+// exampleKnownGoodLogging is the known-good logging configuration
+// examples/routes.yaml gives ai-controls-tampered.
+const exampleKnownGoodLogging = `{"s3Config": {"bucketName": "bedrock-invocation-logs-123456789012", "keyPrefix": "AWSLogs/"}, "textDataDeliveryEnabled": true, "imageDataDeliveryEnabled": true, "embeddingDataDeliveryEnabled": true}`
+
 // TestExampleRoutesTakeEachSource posts each documented payload to
 // examples/routes.yaml over HTTP and checks the route, runbook and params
 // the incident starts with.
@@ -142,9 +146,11 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 		{
 			name: "cloudtrail: a guardrail deleted by an assumed role", path: "/alerts/eventbridge",
 			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-cloudtrail-delete-guardrail.json") },
-			route: "cloudtrail-bedrock-controls-deleted", runbook: "usage-spike",
-			params: map[string]any{"model_id": "", "principal_type": "assumed-role", "role_name": "RoleToBeAssumed", "user_name": "",
-				"access_key_id": "AKIAIOSFODNN7EXAMPLE"},
+			route: "cloudtrail-bedrock-controls-deleted", runbook: "ai-controls-tampered",
+			params: map[string]any{"event_name": "DeleteGuardrail", "principal_type": "assumed-role", "role_name": "RoleToBeAssumed",
+				"session_name": "AssumedRoleSessionName", "user_name": "", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+				"user_arn": "arn:aws:sts::123456789012:assumed-role/RoleToBeAssumed/MySessionName", "guardrail_id": "gr1a2b3c4d5e",
+				"known_good_logging_config": exampleKnownGoodLogging},
 			dedup: "arn:aws:sts::123456789012:assumed-role/RoleToBeAssumed/MySessionName",
 		},
 		{
@@ -152,9 +158,11 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 			body: func(t *testing.T) []byte {
 				return readTestdata(t, "eventbridge-cloudtrail-delete-invocation-logging.json")
 			},
-			route: "cloudtrail-bedrock-controls-deleted", runbook: "usage-spike",
-			params: map[string]any{"model_id": "", "principal_type": "iam-user", "role_name": "", "user_name": "Alice",
-				"access_key_id": "AKIAIOSFODNN7EXAMPLE"},
+			route: "cloudtrail-bedrock-controls-deleted", runbook: "ai-controls-tampered",
+			params: map[string]any{"event_name": "DeleteModelInvocationLoggingConfiguration", "principal_type": "iam-user", "role_name": "",
+				"session_name": "", "user_name": "Alice", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+				"user_arn": "arn:aws:iam::123456789012:user/Alice", "guardrail_id": "",
+				"known_good_logging_config": exampleKnownGoodLogging},
 			dedup: "arn:aws:iam::123456789012:user/Alice",
 		},
 		{

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+
+	"github.com/quenchhq/quench/internal/alerts"
+	"github.com/quenchhq/quench/internal/testing/awsfake"
+	"github.com/quenchhq/quench/workflows/contract"
+)
+
+// TestTamperedControls runs the ai-controls-tampered runbook end to end: a
+// CloudTrail DeleteModelInvocationLoggingConfiguration event by an assumed
+// role arrives over HTTP (examples/routes.yaml's
+// cloudtrail-bedrock-controls-deleted route), the caller's CloudTrail
+// history and the Bedrock configuration are recorded, the logging is put
+// back to the route's known-good configuration at once, a signed Slack
+// click approves the control-plane deny, and `quench resolve --rollback`
+// removes the deny while the logging stays restored.
+func TestTamperedControls(t *testing.T) {
+	runGenAIScenarios(t, tamperedScenarios, false)
+}
+
+// TestTamperedControlsDryRun is the same flow on a worker forced to dry
+// runs: the approval is asked and granted, and nothing changes AWS.
+func TestTamperedControlsDryRun(t *testing.T) {
+	runGenAIScenarios(t, tamperedScenarios, true)
+}
+
+const (
+	tamperRole    = "ml-admin"
+	tamperSession = "mallory"
+	controlsDeny  = "quench-deny-bedrock-controls-"
+)
+
+// routeKnownGoodLogging is the known-good configuration examples/routes.yaml
+// gives the runbook, as the fake stores it after the restore.
+var routeKnownGoodLogging = &brtypes.LoggingConfig{
+	S3Config:                &brtypes.S3Config{BucketName: aws.String("bedrock-invocation-logs-123456789012"), KeyPrefix: aws.String("AWSLogs/")},
+	TextDataDeliveryEnabled: aws.Bool(true), ImageDataDeliveryEnabled: aws.Bool(true), EmbeddingDataDeliveryEnabled: aws.Bool(true),
+}
+
+var tamperedScenarios = []genaiScenario{
+	{
+		name: "ai-controls-tampered-logging-deleted",
+		seed: func(t *testing.T, w *genaiWorld) {
+			w.iam.AddRole(tamperRole, 3600)
+			w.iam.SetRolePolicy(tamperRole, "existing-inline", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}]}`)
+			w.bedrock.SetLoggingConfig(nil) // what the event did
+			// The session's calls around the deletion, at fixed times before
+			// now so the golden timeline depends only on the count.
+			at := time.Now().Add(-30 * time.Minute)
+			ct := awsfake.RegisterCloudTrail(w.aws)
+			for i, name := range []string{"GetModelInvocationLoggingConfiguration", "DeleteModelInvocationLoggingConfiguration", "InvokeModel"} {
+				ct.AddEvents(awsfake.TrailEvent{Name: name, Source: "bedrock.amazonaws.com", Time: at.Add(time.Duration(i) * time.Minute),
+					SourceIP: attackerIP, AccessKeyID: leakedKey, Username: tamperSession, IdentityType: "AssumedRole",
+					PrincipalARN: "arn:aws:sts::" + awsfake.AccountID + ":assumed-role/" + tamperRole + "/" + tamperSession})
+			}
+		},
+		run: func(t *testing.T, w *genaiWorld, dryRun bool) string {
+			id := w.postAlert(t, alerts.SourceEventBridge, loggingDeletedByRole(t))
+			st := w.waitSteps(t, id, map[string]string{"trail": contract.StepSucceeded, "snapshot": contract.StepSucceeded,
+				"restore-logging": contract.StepSucceeded, "approve-deny-controls": contract.StepRunning})
+			for step, want := range map[string]string{"logging-not-restored": contract.StepSkipped, "guardrail-not-restored": contract.StepSkipped} {
+				if stepState(st, step) != want {
+					t.Errorf("step %s is %s, want %s", step, stepState(st, step), want)
+				}
+			}
+			if !dryRun {
+				// Logging is back before any approval; no deny yet.
+				if got := w.bedrock.LoggingConfig(); !reflect.DeepEqual(got, routeKnownGoodLogging) {
+					t.Errorf("logging after the restore = %s, want the route's known-good %s", jsonText(got), jsonText(routeKnownGoodLogging))
+				}
+				if pols := w.iam.RolePolicies(tamperRole); len(pols) != 1 {
+					t.Errorf("role policies before the approval = %v, want only the existing one", keys(pols))
+				}
+			} else if w.bedrock.LoggingConfig() != nil {
+				t.Errorf("a dry run restored the logging")
+			}
+			w.approve(t, 1, "DeleteModelInvocationLoggingConfiguration by arn:aws:sts::"+awsfake.AccountID+":assumed-role/"+tamperRole+"/"+tamperSession,
+				"Deny role "+tamperRole+" changes to Bedrock invocation logging")
+			w.waitSteps(t, id, map[string]string{"deny-controls": contract.StepSucceeded})
+			if st := w.waitState(t, id, contract.StateContained); stepState(st, "caller-not-contained") != contract.StepSkipped {
+				t.Errorf("step caller-not-contained is %s for a role, want skipped", stepState(st, "caller-not-contained"))
+			}
+			if dryRun {
+				return id
+			}
+			checkControlsDeny(t, w.iam.RolePolicies(tamperRole)[controlsDeny+id])
+			// After `resolve --rollback` (next, in runGenAIScenarios): the
+			// deny is gone, the existing policy is untouched, and the
+			// restore was not undone.
+			t.Cleanup(func() {
+				pols := w.iam.RolePolicies(tamperRole)
+				if _, ok := pols[controlsDeny+id]; ok || len(pols) != 1 {
+					t.Errorf("role policies after rollback = %v, want only existing-inline", keys(pols))
+				}
+				if got := w.bedrock.LoggingConfig(); !reflect.DeepEqual(got, routeKnownGoodLogging) {
+					t.Errorf("logging after rollback = %s, want it still restored to %s", jsonText(got), jsonText(routeKnownGoodLogging))
+				}
+			})
+			return id
+		},
+		// The restore is not undone by design: logging stays on.
+		residue: []string{"bedrock/model-invocation-logging "},
+	},
+}
+
+// checkControlsDeny checks the deny names the Bedrock control-plane changes
+// and nothing that would stop the role's invocations.
+func checkControlsDeny(t *testing.T, doc string) {
+	t.Helper()
+	var got struct {
+		Statement []struct {
+			Effect   string
+			Action   []string
+			Resource any
+		}
+	}
+	if err := json.Unmarshal([]byte(doc), &got); err != nil || len(got.Statement) != 1 {
+		t.Fatalf("controls deny policy %q: %v", doc, err)
+	}
+	st := got.Statement[0]
+	for _, a := range []string{"bedrock:PutModelInvocationLoggingConfiguration", "bedrock:DeleteModelInvocationLoggingConfiguration",
+		"bedrock:DeleteGuardrail", "bedrock:UpdateGuardrail", "bedrock:CreateGuardrailVersion"} {
+		if !slices.Contains(st.Action, a) {
+			t.Errorf("controls deny %v lacks %s", st.Action, a)
+		}
+	}
+	if st.Effect != "Deny" || slices.ContainsFunc(st.Action, func(a string) bool { return a == "bedrock:Invoke*" || a == "bedrock:InvokeModel" }) {
+		t.Errorf("controls deny statement = %+v, want a Deny of control-plane changes only", st)
+	}
+}
+
+// loggingDeletedByRole is the documented DeleteModelInvocationLoggingConfiguration
+// event (alerts testdata) made by a session of tamperRole instead of an
+// IAM user.
+func loggingDeletedByRole(t *testing.T) []byte {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(readAlertTestdata(t, "eventbridge-cloudtrail-delete-invocation-logging.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["detail"].(map[string]any)["userIdentity"] = map[string]any{
+		"type": "AssumedRole", "principalId": "AROAEXAMPLEROLEID0001:" + tamperSession,
+		"arn":       "arn:aws:sts::" + awsfake.AccountID + ":assumed-role/" + tamperRole + "/" + tamperSession,
+		"accountId": awsfake.AccountID, "accessKeyId": leakedKey,
+		"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "principalId": "AROAEXAMPLEROLEID0001",
+			"arn": "arn:aws:iam::" + awsfake.AccountID + ":role/" + tamperRole, "accountId": awsfake.AccountID, "userName": tamperRole}},
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
