@@ -769,6 +769,7 @@ func loggingConfigMap(c *brtypes.LoggingConfig) map[string]any {
 	m := map[string]any{
 		"textDataDeliveryEnabled": aws.ToBool(c.TextDataDeliveryEnabled), "imageDataDeliveryEnabled": aws.ToBool(c.ImageDataDeliveryEnabled),
 		"embeddingDataDeliveryEnabled": aws.ToBool(c.EmbeddingDataDeliveryEnabled), "videoDataDeliveryEnabled": aws.ToBool(c.VideoDataDeliveryEnabled),
+		"audioDataDeliveryEnabled": aws.ToBool(c.AudioDataDeliveryEnabled),
 	}
 	if s3 := c.S3Config; s3 != nil {
 		m["s3Config"] = bucket(s3.BucketName, s3.KeyPrefix)

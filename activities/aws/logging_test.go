@@ -17,14 +17,14 @@ import (
 // from `aws bedrock get-model-invocation-logging-configuration --query loggingConfig`.
 const knownGoodLogging = `{"cloudWatchConfig":{"logGroupName":"/bedrock/invocations","roleArn":"arn:aws:iam::123456789012:role/bedrock-logging",
   "largeDataDeliveryS3Config":{"bucketName":"invocation-logs","keyPrefix":"large/"}},
-  "s3Config":{"bucketName":"invocation-logs","keyPrefix":"bedrock/"},"textDataDeliveryEnabled":true,"imageDataDeliveryEnabled":true}`
+  "s3Config":{"bucketName":"invocation-logs","keyPrefix":"bedrock/"},"textDataDeliveryEnabled":true,"imageDataDeliveryEnabled":true,"audioDataDeliveryEnabled":true}`
 
 func knownGoodLoggingConfig() *brtypes.LoggingConfig {
 	return &brtypes.LoggingConfig{
 		CloudWatchConfig: &brtypes.CloudWatchConfig{LogGroupName: aws.String("/bedrock/invocations"), RoleArn: aws.String("arn:aws:iam::123456789012:role/bedrock-logging"),
 			LargeDataDeliveryS3Config: &brtypes.S3Config{BucketName: aws.String("invocation-logs"), KeyPrefix: aws.String("large/")}},
 		S3Config:                &brtypes.S3Config{BucketName: aws.String("invocation-logs"), KeyPrefix: aws.String("bedrock/")},
-		TextDataDeliveryEnabled: aws.Bool(true), ImageDataDeliveryEnabled: aws.Bool(true),
+		TextDataDeliveryEnabled: aws.Bool(true), ImageDataDeliveryEnabled: aws.Bool(true), AudioDataDeliveryEnabled: aws.Bool(true),
 	}
 }
 
@@ -73,7 +73,7 @@ func TestRestoreInvocationLoggingReplacesTamperedConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	recorded := snap.Output["invocation_logging"].(map[string]any)["logging_config"].(map[string]any)
-	if recorded["s3Config"].(map[string]any)["bucketName"] != "attacker-bucket" || recorded["textDataDeliveryEnabled"] != false {
+	if recorded["s3Config"].(map[string]any)["bucketName"] != "attacker-bucket" || recorded["textDataDeliveryEnabled"] != false || recorded["audioDataDeliveryEnabled"] != false {
 		t.Fatalf("snapshot logging_config = %v", recorded)
 	}
 
