@@ -110,6 +110,38 @@ var tamperedScenarios = []genaiScenario{
 		// The restore is not undone by design: logging stays on.
 		residue: []string{"bedrock/model-invocation-logging "},
 	},
+	{
+		// The documented event as is: an IAM user deleted the logging. It
+		// is restored at once; no role to deny, so no approval is asked and
+		// the notice says to restrict the user by hand.
+		name: "ai-controls-tampered-iam-user",
+		seed: func(t *testing.T, w *genaiWorld) {
+			w.iam.AddUser("Alice")
+			w.iam.AddAccessKey("Alice", "AKIAIOSFODNN7EXAMPLE", "Active")
+			w.bedrock.SetLoggingConfig(nil)
+			awsfake.RegisterCloudTrail(w.aws).AddEvents(awsfake.TrailEvent{Name: "DeleteModelInvocationLoggingConfiguration", Source: "bedrock.amazonaws.com",
+				Time: time.Now().Add(-20 * time.Minute), SourceIP: attackerIP, AccessKeyID: "AKIAIOSFODNN7EXAMPLE", Username: "Alice", IdentityType: "IAMUser"})
+		},
+		run: func(t *testing.T, w *genaiWorld, dryRun bool) string {
+			id := w.postAlert(t, alerts.SourceEventBridge, readAlertTestdata(t, "eventbridge-cloudtrail-delete-invocation-logging.json"))
+			st := w.waitState(t, id, contract.StateContained)
+			for step, want := range map[string]string{"trail": contract.StepSucceeded, "restore-logging": contract.StepSucceeded,
+				"caller-not-contained": contract.StepSucceeded, "approve-deny-controls": contract.StepSkipped, "deny-controls": contract.StepSkipped,
+				"logging-not-restored": contract.StepSkipped} {
+				if stepState(st, step) != want {
+					t.Errorf("step %s is %s for an IAM user, want %s", step, stepState(st, step), want)
+				}
+			}
+			if calls := w.calledAny("PutRolePolicy", "PutUserPolicy", "UpdateAccessKey"); len(calls) != 0 {
+				t.Errorf("an IAM user's incident changed IAM: %v", calls)
+			}
+			if want := routeKnownGoodLogging; !dryRun && !reflect.DeepEqual(w.bedrock.LoggingConfig(), want) {
+				t.Errorf("logging = %s, want %s", jsonText(w.bedrock.LoggingConfig()), jsonText(want))
+			}
+			return id
+		},
+		residue: []string{"bedrock/model-invocation-logging "},
+	},
 }
 
 // checkControlsDeny checks the deny names the Bedrock control-plane changes
