@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,7 +178,7 @@ func TestKillMinus9AtEveryStepBoundary(t *testing.T) {
 	// Every write in effect once: the contained state is exactly the three
 	// changes, and no write was made a second time by a retried attempt.
 	changed := awsfake.Resources(before.Diff(fake.State()))
-	if want := []string{"iam/role/app-role", "lambda/function/chat", "ssm/parameter/quench/chat/kill_switch"}; !sameStrings(changed, want) {
+	if want := []string{"iam/role/app-role", "lambda/function/chat", "ssm/parameter/quench/chat/kill_switch"}; !slices.Equal(changed, want) {
 		t.Errorf("contained: changed resources %v, want %v\n%v", changed, want, before.Diff(fake.State()))
 	}
 	if n, _ := lambdaFake.ReservedConcurrency("chat"); n != 1 {
@@ -258,18 +259,6 @@ func countNotes(events []contract.Event, contains string) int {
 		}
 	}
 	return n
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // killMatrix runs `quench dev` as a child process on one data dir and
