@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/quenchhq/quench/internal/secret"
 )
 
 // Environment variables the keys come from: a list of id:base64key,
@@ -112,7 +113,7 @@ func Parse(source, list string) (*Codec, error) {
 // QUENCH_CODEC_KEYS_FILE names. It returns nil, nil when neither is set:
 // payloads then stay plaintext.
 func FromEnv() (*Codec, error) {
-	list, source, err := readEnvOrFile(EnvKeys)
+	list, source, err := secret.FromEnv(EnvKeys)
 	if err != nil || list == "" {
 		return nil, err
 	}
@@ -123,29 +124,8 @@ func FromEnv() (*Codec, error) {
 // QUENCH_CODEC_AUTH_TOKEN or the file QUENCH_CODEC_AUTH_TOKEN_FILE names;
 // empty when neither is set.
 func AuthTokenFromEnv() (string, error) {
-	tok, _, err := readEnvOrFile(EnvAuthToken)
+	tok, _, err := secret.FromEnv(EnvAuthToken)
 	return tok, err
-}
-
-// readEnvOrFile reads a secret from env or from the file env_FILE names
-// (for secrets an orchestrator mounts); setting both is an error. source
-// says which it was, for messages; the content is never echoed.
-func readEnvOrFile(env string) (val, source string, err error) {
-	val, file := strings.TrimSpace(os.Getenv(env)), os.Getenv(env+"_FILE")
-	switch {
-	case val != "" && file != "":
-		return "", "", fmt.Errorf("both %s and %s_FILE are set; set one", env, env)
-	case file != "":
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			return "", "", fmt.Errorf("read %s_FILE %s: %w", env, file, err)
-		}
-		if val = strings.TrimSpace(string(raw)); val == "" {
-			return "", "", fmt.Errorf("%s_FILE %s is empty", env, file)
-		}
-		return val, env + "_FILE " + file, nil
-	}
-	return val, env, nil
 }
 
 // KeyID is the id of the key that encrypts.

@@ -3,10 +3,11 @@ package slackapp
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/slack-go/slack"
+
+	"github.com/quenchhq/quench/internal/secret"
 )
 
 // Environment variables the Slack secrets come from. Each may instead name
@@ -51,23 +52,11 @@ func LoadSecrets() (Secrets, error) {
 }
 
 func readSecret(env string) (string, error) {
-	val, file := os.Getenv(env), os.Getenv(env+"_FILE")
-	switch {
-	case val != "" && file != "":
-		return "", fmt.Errorf("load slack secrets: both %s and %s_FILE are set; set one", env, env)
-	case file != "":
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			// The path is not secret; the content is never echoed.
-			return "", fmt.Errorf("load slack secrets: read %s_FILE %s: %w", env, file, err)
-		}
-		v := strings.TrimSpace(string(raw))
-		if v == "" {
-			return "", fmt.Errorf("load slack secrets: %s_FILE %s is empty", env, file)
-		}
-		return v, nil
+	v, _, err := secret.FromEnv(env)
+	if err != nil {
+		return "", fmt.Errorf("load slack secrets: %w", err)
 	}
-	return strings.TrimSpace(val), nil
+	return v, nil
 }
 
 func redacted(v string) string {
