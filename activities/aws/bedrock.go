@@ -33,6 +33,7 @@ const (
 	ActionStartIngestionJob           = "bedrock.start_ingestion_job"
 	ActionApplyGuardrailPolicy        = "bedrock.apply_guardrail_policy"
 	ActionRestoreGuardrail            = "bedrock.restore_guardrail"
+	ActionRevertGuardrailDraft        = "bedrock.revert_guardrail_draft"
 	ActionBedrockSnapshot             = "bedrock.snapshot"
 	ActionRestoreInvocationLogging    = "bedrock.restore_invocation_logging"
 	agentDraft                        = "DRAFT"
@@ -63,6 +64,7 @@ type BedrockAgentAPI interface {
 type BedrockAPI interface {
 	GetGuardrail(ctx context.Context, in *bedrock.GetGuardrailInput, opts ...func(*bedrock.Options)) (*bedrock.GetGuardrailOutput, error)
 	UpdateGuardrail(ctx context.Context, in *bedrock.UpdateGuardrailInput, opts ...func(*bedrock.Options)) (*bedrock.UpdateGuardrailOutput, error)
+	ListGuardrails(ctx context.Context, in *bedrock.ListGuardrailsInput, opts ...func(*bedrock.Options)) (*bedrock.ListGuardrailsOutput, error)
 	CreateGuardrailVersion(ctx context.Context, in *bedrock.CreateGuardrailVersionInput, opts ...func(*bedrock.Options)) (*bedrock.CreateGuardrailVersionOutput, error)
 	GetModelInvocationLoggingConfiguration(ctx context.Context, in *bedrock.GetModelInvocationLoggingConfigurationInput, opts ...func(*bedrock.Options)) (*bedrock.GetModelInvocationLoggingConfigurationOutput, error)
 	PutModelInvocationLoggingConfiguration(ctx context.Context, in *bedrock.PutModelInvocationLoggingConfigurationInput, opts ...func(*bedrock.Options)) (*bedrock.PutModelInvocationLoggingConfigurationOutput, error)
@@ -147,6 +149,14 @@ func (b *BedrockActions) Actions() []action.Action {
 				{Name: "guardrail_id", Type: "string", Required: true, Description: "the guardrail's id or ARN"},
 				{Name: "draft", Type: "map", Required: true, Description: "the DRAFT as it was, in UpdateGuardrail form"},
 			}}, b.RestoreGuardrail),
+		action.New(runbooks.ActionSpec{Name: ActionRevertGuardrailDraft, Mutating: true,
+			Description: "Put a guardrail's DRAFT back to the policies of a published version (the newest one, or the newest published before a time, or a given one) after the DRAFT was weakened by UpdateGuardrail. " +
+				"Published versions are immutable, so they are the known-good record. Not undone on rollback, by design: the restored policies stay.",
+			Args: []runbooks.ArgSpec{
+				{Name: "guardrail_id", Type: "string", Required: true, Description: "the guardrail's id or ARN"},
+				{Name: "version", Type: "string", Description: "the published version to restore from (default: the newest, or the newest published before published_before)"},
+				{Name: "published_before", Type: "string", Description: "RFC 3339 time, e.g. the tampering event's time: only versions created before it are known-good"},
+			}}, b.RevertGuardrailDraft),
 		action.New(runbooks.ActionSpec{Name: ActionBedrockSnapshot,
 			Description: "Read-only evidence: the configuration of an agent, knowledge base, data source and guardrail, and the account's model invocation logging.",
 			Args: []runbooks.ArgSpec{

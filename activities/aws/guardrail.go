@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
@@ -144,6 +146,119 @@ func (b *BedrockActions) RestoreGuardrail(ctx context.Context, in contract.Actio
 	}
 	res.Summary = fmt.Sprintf("restored the %s DRAFT (content filters %s); versions created during the incident are kept, unused once applications are pointed back", resource, contentFilterText(&want))
 	return res, nil
+}
+
+type revertGuardrailArgs struct {
+	GuardrailID     string `json:"guardrail_id"`
+	Version         string `json:"version"`
+	PublishedBefore string `json:"published_before"`
+}
+
+// guardrailRevertStaysMsg is the timeline's word on why a reverted DRAFT is
+// not undone.
+const guardrailRevertStaysMsg = "not undone on rollback, by design: putting the weakened DRAFT back would redo the tampering"
+
+// RevertGuardrailDraft puts a guardrail's DRAFT back to the policies of a
+// published version. UpdateGuardrail only changes the DRAFT and versions
+// are immutable, so the newest version published before the tampering is
+// the known-good record of what the DRAFT held.
+func (b *BedrockActions) RevertGuardrailDraft(ctx context.Context, in contract.ActionInput, args revertGuardrailArgs) (contract.ActionResult, error) {
+	var before time.Time
+	if args.PublishedBefore != "" {
+		t, err := time.Parse(time.RFC3339, args.PublishedBefore)
+		if err != nil {
+			return contract.ActionResult{}, action.InvalidArg(ActionRevertGuardrailDraft, "argument published_before %q is not an RFC 3339 time (like 2026-11-28T20:13:57Z)", args.PublishedBefore)
+		}
+		before = t
+	}
+	c, err := b.clients(ctx, in.Incident)
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	resource := "guardrail " + args.GuardrailID
+	version := args.Version
+	if version == "" {
+		if version, err = knownGoodGuardrailVersion(ctx, c, args.GuardrailID, before); err != nil {
+			return contract.ActionResult{}, err
+		}
+	}
+	src, err := c.GetGuardrail(ctx, &bedrock.GetGuardrailInput{GuardrailIdentifier: aws.String(args.GuardrailID), GuardrailVersion: aws.String(version)})
+	if err != nil {
+		return contract.ActionResult{}, AWSError(bedrockService, "GetGuardrail", resource+" version "+version, err)
+	}
+	cur, err := b.waitGuardrail(ctx, c, args.GuardrailID, nil)
+	if err != nil {
+		return contract.ActionResult{}, err
+	}
+	now := guardrailUpdateInput(cur)
+	want := guardrailUpdateInput(src)
+	want.GuardrailIdentifier = aws.String(args.GuardrailID)
+	// A version's description is the version's note, not the guardrail's.
+	want.Description = now.Description
+	res := contract.ActionResult{
+		Prior:    map[string]any{"content_filters": contentFilterSummary(now), "draft": guardrailDraftMap(now)},
+		Output:   map[string]any{"guardrail_id": args.GuardrailID, "version": version},
+		Warnings: []string{guardrailRevertStaysMsg},
+		DryRun:   in.DryRun,
+	}
+	if sameGuardrailDraft(now, want) {
+		res.Summary = fmt.Sprintf("%s DRAFT already as version %s; nothing to do", resource, version)
+		return res, nil
+	}
+	res.Changed = true
+	if in.DryRun {
+		res.Summary = fmt.Sprintf("would put the %s DRAFT back to version %s (content filters %s; now %s)", resource, version, contentFilterText(want), contentFilterText(now))
+		return res, nil
+	}
+	if _, err := c.UpdateGuardrail(ctx, want); err != nil {
+		return contract.ActionResult{}, AWSError(bedrockService, "UpdateGuardrail", resource, err)
+	}
+	if _, err := b.waitGuardrail(ctx, c, args.GuardrailID, func(g *bedrock.GetGuardrailOutput) bool {
+		return sameGuardrailDraft(guardrailUpdateInput(g), want)
+	}); err != nil {
+		return contract.ActionResult{}, err
+	}
+	res.Summary = fmt.Sprintf("put the %s DRAFT back to version %s (content filters %s; was %s)", resource, version, contentFilterText(want), contentFilterText(now))
+	return res, nil
+}
+
+// knownGoodGuardrailVersion is the newest published version of a guardrail
+// (created before before, when set).
+func knownGoodGuardrailVersion(ctx context.Context, c BedrockAPI, id string, before time.Time) (string, error) {
+	resource := "guardrail " + id
+	best, bestN := "", -1
+	var token *string
+	for {
+		// With an identifier, ListGuardrails lists that guardrail's DRAFT
+		// and every version.
+		out, err := c.ListGuardrails(ctx, &bedrock.ListGuardrailsInput{GuardrailIdentifier: aws.String(id), NextToken: token})
+		if err != nil {
+			return "", AWSError(bedrockService, "ListGuardrails", resource, err)
+		}
+		for _, g := range out.Guardrails {
+			n, err := strconv.Atoi(aws.ToString(g.Version))
+			if err != nil { // DRAFT
+				continue
+			}
+			if !before.IsZero() && (g.CreatedAt == nil || !g.CreatedAt.Before(before)) {
+				continue
+			}
+			if n > bestN {
+				best, bestN = aws.ToString(g.Version), n
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	if best == "" {
+		when := ""
+		if !before.IsZero() {
+			when = " before " + before.Format(time.RFC3339)
+		}
+		return "", action.NonRetryable(action.ErrNotFound, fmt.Errorf("%s has no published version%s to restore the DRAFT from: restore its policies by hand from your infrastructure code", resource, when))
+	}
+	return best, nil
 }
 
 // waitGuardrail polls the DRAFT until it is READY (and cond holds, when

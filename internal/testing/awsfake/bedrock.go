@@ -2,7 +2,9 @@ package awsfake
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +47,7 @@ func RegisterBedrock(srv *Server) *Bedrock {
 		guardrails:  map[string]*fakeGuardrail{},
 		now:         func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		routes: []bedrockRoute{
+			newBedrockRoute(http.MethodGet, "/guardrails", "ListGuardrails"),
 			newBedrockRoute(http.MethodGet, "/guardrails/{guardrailIdentifier}", "GetGuardrail"),
 			newBedrockRoute(http.MethodPut, "/guardrails/{guardrailIdentifier}", "UpdateGuardrail"),
 			newBedrockRoute(http.MethodPost, "/guardrails/{guardrailIdentifier}", "CreateGuardrailVersion"),
@@ -98,6 +101,37 @@ func (b *Bedrock) Guardrail(id string) (bedrock.GetGuardrailOutput, bool) {
 	return g.draft, true
 }
 
+// PublishGuardrailVersion versions a guardrail's DRAFT as it is now, as
+// CreateGuardrailVersion does, and returns the version.
+func (b *Bedrock) PublishGuardrailVersion(id string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.publish(b.guardrails[id], nil)
+}
+
+// publish snapshots g's DRAFT as its next version (the version's
+// description replaces the guardrail's when given). b.mu is held.
+func (b *Bedrock) publish(g *fakeGuardrail, description *string) string {
+	ver := strconv.Itoa(len(g.versions) + 1)
+	snap := g.draft
+	snap.Version = aws.String(ver)
+	if description != nil {
+		snap.Description = description
+	}
+	now := b.now()
+	snap.CreatedAt, snap.UpdatedAt = &now, &now
+	g.versions[ver] = snap
+	return ver
+}
+
+// EditGuardrailDraft changes a guardrail's DRAFT behind the API's back (a
+// tamperer's UpdateGuardrail, in a test).
+func (b *Bedrock) EditGuardrailDraft(id string, edit func(*bedrock.GetGuardrailOutput)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	edit(&b.guardrails[id].draft)
+}
+
 // GuardrailVersions lists a guardrail's numbered versions in order.
 func (b *Bedrock) GuardrailVersions(id string) []bedrock.GetGuardrailOutput {
 	b.mu.Lock()
@@ -106,14 +140,8 @@ func (b *Bedrock) GuardrailVersions(id string) []bedrock.GetGuardrailOutput {
 	if !ok {
 		return nil
 	}
-	var nums []int
-	for v := range g.versions {
-		n, _ := strconv.Atoi(v)
-		nums = append(nums, n)
-	}
-	sort.Ints(nums)
 	var out []bedrock.GetGuardrailOutput
-	for _, n := range nums {
+	for _, n := range sortedVersions(g.versions) {
 		out = append(out, g.versions[strconv.Itoa(n)])
 	}
 	return out
@@ -199,6 +227,8 @@ func (b *Bedrock) Serve(w http.ResponseWriter, r *http.Request, op string) {
 			return
 		}
 		bedrockWriteJSON(w, http.StatusOK, out)
+	case "ListGuardrails":
+		b.listGuardrails(w, r)
 	case "UpdateGuardrail":
 		b.updateGuardrail(w, r, v["guardrailIdentifier"])
 	case "CreateGuardrailVersion":
@@ -220,15 +250,7 @@ func (b *Bedrock) Serve(w http.ResponseWriter, r *http.Request, op string) {
 			bedrockWriteError(w, http.StatusConflict, "ConflictException", fmt.Sprintf("Guardrail %s is %s; a version can be created once it is READY", v["guardrailIdentifier"], g.draft.Status))
 			return
 		}
-		ver := strconv.Itoa(len(g.versions) + 1)
-		snap := g.draft
-		snap.Version = aws.String(ver)
-		if in.Description != nil {
-			snap.Description = in.Description
-		}
-		now := b.now()
-		snap.CreatedAt, snap.UpdatedAt = &now, &now
-		g.versions[ver] = snap
+		ver := b.publish(g, in.Description)
 		if token != "" {
 			g.tokens[token] = ver
 		}
@@ -236,6 +258,58 @@ func (b *Bedrock) Serve(w http.ResponseWriter, r *http.Request, op string) {
 	default:
 		bedrockWriteError(w, http.StatusNotFound, "UnknownOperationException", "awsfake: bedrock operation not implemented: "+r.Method+" "+r.URL.Path)
 	}
+}
+
+// listGuardrails answers ListGuardrails. With guardrailIdentifier it lists
+// that guardrail's DRAFT and every version, as AWS does; without, every
+// guardrail's DRAFT. maxResults pages the answer.
+func (b *Bedrock) listGuardrails(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var all []bedrock.GetGuardrailOutput
+	if ident := q.Get("guardrailIdentifier"); ident != "" {
+		g, ok := b.guardrail(w, ident)
+		if !ok {
+			return
+		}
+		all = append(all, g.draft)
+		for _, n := range sortedVersions(g.versions) {
+			all = append(all, g.versions[strconv.Itoa(n)])
+		}
+	} else {
+		for _, id := range slices.Sorted(maps.Keys(b.guardrails)) {
+			all = append(all, b.guardrails[id].draft)
+		}
+	}
+	start, _ := strconv.Atoi(q.Get("nextToken"))
+	end := len(all)
+	if m, err := strconv.Atoi(q.Get("maxResults")); err == nil && m > 0 && start+m < end {
+		end = start + m
+	}
+	out := bedrock.ListGuardrailsOutput{Guardrails: []brtypes.GuardrailSummary{}}
+	for _, g := range all[min(start, len(all)):end] {
+		version := aws.ToString(g.Version)
+		if version == "" {
+			version = "DRAFT"
+		}
+		out.Guardrails = append(out.Guardrails, brtypes.GuardrailSummary{
+			Id: g.GuardrailId, Arn: g.GuardrailArn, Name: g.Name, Description: g.Description, Status: g.Status,
+			Version: aws.String(version), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		})
+	}
+	if end < len(all) {
+		out.NextToken = aws.String(strconv.Itoa(end))
+	}
+	bedrockWriteJSON(w, http.StatusOK, out)
+}
+
+func sortedVersions(versions map[string]bedrock.GetGuardrailOutput) []int {
+	var nums []int
+	for v := range versions {
+		n, _ := strconv.Atoi(v)
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	return nums
 }
 
 func (b *Bedrock) guardrail(w http.ResponseWriter, ident string) (*fakeGuardrail, bool) {
