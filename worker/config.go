@@ -8,12 +8,15 @@ import (
 )
 
 // Config is where a worker (and the CLI) finds Temporal. Defaults, then
-// environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, QUENCH_TASK_QUEUE),
-// then flags — the CLI applies flags on top of ConfigFromEnv.
+// environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, QUENCH_TASK_QUEUE,
+// and the TLS and API key variables of Connection), then flags — the CLI
+// applies flags on top of ConfigFromEnv.
 type Config struct {
 	TemporalAddress string
 	Namespace       string
 	TaskQueue       string
+	// Connection is TLS, mTLS and the API key; zero is plaintext.
+	Connection Connection
 	// Codec encrypts every payload this process writes to Temporal and
 	// decrypts what it reads (codec.FromEnv); nil leaves them plaintext.
 	Codec *codec.Codec
@@ -27,7 +30,8 @@ const (
 
 // ConfigFromEnv returns defaults overridden by the environment.
 func ConfigFromEnv() Config {
-	c := Config{TemporalAddress: DefaultTemporalAddress, Namespace: DefaultNamespace, TaskQueue: contract.DefaultTaskQueue}
+	c := Config{TemporalAddress: DefaultTemporalAddress, Namespace: DefaultNamespace, TaskQueue: contract.DefaultTaskQueue,
+		Connection: ConnectionFromEnv()}
 	if v := os.Getenv("TEMPORAL_ADDRESS"); v != "" {
 		c.TemporalAddress = v
 	}

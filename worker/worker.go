@@ -38,18 +38,27 @@ func Register(w Registrar, reg *action.Registry, n Notifier) {
 	n.Register(action.Heartbeating(w))
 }
 
-// Dial connects to Temporal with the SDK logging through slog.
+// Dial connects to Temporal with the SDK logging through slog, over TLS
+// and with an API key when cfg.Connection says so.
 func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, error) {
-	c, err := client.DialContext(ctx, client.Options{
+	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.Namespace,
 		Logger:    sdklog.NewStructuredLogger(logger),
 		// Payloads and failure messages, encrypted when cfg.Codec is set.
 		DataConverter:    codec.DataConverter(cfg.Codec),
 		FailureConverter: codec.FailureConverter(cfg.Codec),
-	})
+	}
+	if err := cfg.Connection.apply(&opts); err != nil {
+		return nil, fmt.Errorf("temporal connection settings: %w", err)
+	}
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w (is `quench dev` or a Temporal server running? set TEMPORAL_ADDRESS)", cfg.TemporalAddress, cfg.Namespace, err)
+		hint := "is `quench dev` or a Temporal server running? set TEMPORAL_ADDRESS"
+		if cfg.Connection.Configured() {
+			hint = "is TEMPORAL_ADDRESS right, and do the TLS settings match the server's: its CA, its name, a client certificate it accepts?"
+		}
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w (%s)", cfg.TemporalAddress, cfg.Namespace, err, hint)
 	}
 	return c, nil
 }
