@@ -17,5 +17,6 @@ func Actions(p *Provider) []action.Action {
 		NewCloudWatchActions(p).Actions(),
 		NewS3Actions(p).Actions(),
 		NewCloudTrailActions(p).Actions(),
+		NewRecoveryActions(p).Actions(),
 	)
 }

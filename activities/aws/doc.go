@@ -17,6 +17,8 @@
 //	s3.go          s3.block_prefix_writes, s3.list_changed_objects,
 //	               s3.restore_object_version (no undo, by design: a restore is the recovery)
 //	cloudtrail.go  cloudtrail.lookup_events
+//	ingestion.go   bedrock.delete_knowledge_base_documents, bedrock.sync_data_source,
+//	               s3.restore_changed_objects (data-source recovery; none is undone, by design)
 //
 // (each with its undo actions). Clients are small interfaces of only the
 // calls used, built per incident by a Provider (region, assumed role);

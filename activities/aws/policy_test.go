@@ -177,7 +177,9 @@ func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
 	stmts := loadWorkerPolicy(t)
 	for _, never := range []string{"iam:CreateAccessKey", "iam:PassRole", "iam:CreateUser", "iam:AttachRolePolicy", "ssm:GetParameters", "bedrock:InvokeModel", "lambda:InvokeFunction", "apigateway:DELETE", "sts:GetSessionToken",
 		"iam:DeleteAccessKey", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "bedrock:InvokeAgent", "bedrock-mantle:CreateInference", "sso:DeletePermissionSet",
-		"s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketAcl", "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket"} {
+		"s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketAcl", "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket",
+		// Recovery deletes poisoned documents from an index and syncs; it never adds documents or removes a knowledge base or data source.
+		"bedrock:IngestKnowledgeBaseDocuments", "bedrock:DeleteKnowledgeBase", "bedrock:DeleteDataSource", "bedrock:UpdateDataSource"} {
 		if policyAllows(stmts, never) {
 			t.Errorf("worker policy allows %s, which quench never needs", never)
 		}
@@ -198,18 +200,19 @@ func TestWorkerPolicyAllowsEveryOperationTheClientsDeclare(t *testing.T) {
 	stmts := loadWorkerPolicy(t)
 	// By the fake's signing name, as iamAction expects. CallerAPI is left
 	// out: no policy grants or denies sts:GetCallerIdentity.
-	clients := map[string]reflect.Type{
-		"iam":           reflect.TypeFor[IAMAPI](),
-		"lambda":        reflect.TypeFor[LambdaAPI](),
-		"apigateway":    reflect.TypeFor[APIGatewayAPI](),
-		"ssm":           reflect.TypeFor[SSMAPI](),
-		"bedrock":       reflect.TypeFor[BedrockAPI](),
-		"bedrock-agent": reflect.TypeFor[BedrockAgentAPI](),
-		"monitoring":    reflect.TypeFor[CloudWatchAPI](),
-		"s3":            reflect.TypeFor[S3API](),
-		"cloudtrail":    reflect.TypeFor[CloudTrailAPI](),
+	clients := map[reflect.Type]string{
+		reflect.TypeFor[IAMAPI]():                    "iam",
+		reflect.TypeFor[LambdaAPI]():                 "lambda",
+		reflect.TypeFor[APIGatewayAPI]():             "apigateway",
+		reflect.TypeFor[SSMAPI]():                    "ssm",
+		reflect.TypeFor[BedrockAPI]():                "bedrock",
+		reflect.TypeFor[BedrockAgentAPI]():           "bedrock-agent",
+		reflect.TypeFor[KnowledgeBaseDocumentsAPI](): "bedrock-agent",
+		reflect.TypeFor[CloudWatchAPI]():             "monitoring",
+		reflect.TypeFor[S3API]():                     "s3",
+		reflect.TypeFor[CloudTrailAPI]():             "cloudtrail",
 	}
-	for service, iface := range clients {
+	for iface, service := range clients {
 		for m := range iface.Methods() {
 			for _, a := range iamActions(awsfake.Call{Service: service, Operation: m.Name}) {
 				if !policyAllows(stmts, a) {

@@ -49,6 +49,14 @@ type BedrockAgent struct {
 	jobTokens    map[string]string                 // clientToken -> job id
 	nextJob      int
 	now          func() time.Time
+	// docs is each data source's index (kbID/dsID -> document id: an s3://
+	// URI or a custom id), what Get/List/DeleteKnowledgeBaseDocuments see
+	// and a completed ingestion job rewrites.
+	docs map[string]map[string]*fakeDoc
+	// source is the S3 an S3 data source's ingestion jobs read (IndexFrom).
+	source *S3
+	// failNext holds the failure reasons of the next job started per kbID/dsID.
+	failNext map[string][]string
 }
 
 type fakeAgent struct {
@@ -64,6 +72,10 @@ type fakeAlias struct {
 type fakeJob struct {
 	job     agenttypes.IngestionJob
 	pending int // reads left before STOPPING settles
+	// runs marks a job StartIngestionJob started: each GetIngestionJob
+	// moves it STARTING → IN_PROGRESS → COMPLETE (or FAILED).
+	runs bool
+	fail []string
 }
 
 // RegisterBedrockAgent adds an empty bedrock-agent service to srv.
@@ -78,6 +90,8 @@ func RegisterBedrockAgent(srv *Server) *BedrockAgent {
 		dataSources:  map[string]*agenttypes.DataSource{},
 		jobs:         map[string][]*fakeJob{},
 		jobTokens:    map[string]string{},
+		docs:         map[string]map[string]*fakeDoc{},
+		failNext:     map[string][]string{},
 		now:          func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		routes: []bedrockRoute{
 			newBedrockRoute(http.MethodGet, "/agents/{agentId}", "GetAgent"),
@@ -94,6 +108,9 @@ func RegisterBedrockAgent(srv *Server) *BedrockAgent {
 			newBedrockRoute(http.MethodPut, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}/ingestionjobs", "StartIngestionJob"),
 			newBedrockRoute(http.MethodGet, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}/ingestionjobs/{ingestionJobId}", "GetIngestionJob"),
 			newBedrockRoute(http.MethodPost, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}/ingestionjobs/{ingestionJobId}/stop", "StopIngestionJob"),
+			newBedrockRoute(http.MethodPost, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}/documents", "ListKnowledgeBaseDocuments"),
+			newBedrockRoute(http.MethodPost, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}/documents/getDocuments", "GetKnowledgeBaseDocuments"),
+			newBedrockRoute(http.MethodPost, "/knowledgebases/{knowledgeBaseId}/datasources/{dataSourceId}/documents/deleteDocuments", "DeleteKnowledgeBaseDocuments"),
 		},
 	}
 	srv.Handle("bedrock-agent", b)
@@ -282,7 +299,7 @@ func (b *BedrockAgent) Operation(r *http.Request) string {
 // Mutating implements ServiceHandler.
 func (b *BedrockAgent) Mutating(op string) bool {
 	switch op {
-	case "PrepareAgent", "UpdateAgentAlias", "UpdateAgentKnowledgeBase", "UpdateAgentActionGroup", "StopIngestionJob", "StartIngestionJob":
+	case "PrepareAgent", "UpdateAgentAlias", "UpdateAgentKnowledgeBase", "UpdateAgentActionGroup", "StopIngestionJob", "StartIngestionJob", "DeleteKnowledgeBaseDocuments":
 		return true
 	}
 	return false
@@ -381,6 +398,7 @@ func (b *BedrockAgent) Serve(w http.ResponseWriter, r *http.Request, op string) 
 			return
 		}
 		b.settleJob(j)
+		b.runJob(j)
 		bedrockWriteJSON(w, http.StatusOK, bedrockagent.GetIngestionJobOutput{IngestionJob: &j.job})
 	case "StopIngestionJob":
 		if _, ok := b.dataSource(w, v["knowledgeBaseId"], v["dataSourceId"]); !ok {
@@ -401,6 +419,8 @@ func (b *BedrockAgent) Serve(w http.ResponseWriter, r *http.Request, op string) 
 		bedrockWriteJSON(w, http.StatusAccepted, bedrockagent.StopIngestionJobOutput{IngestionJob: &j.job})
 	case "StartIngestionJob":
 		b.startJob(w, r, v)
+	case "ListKnowledgeBaseDocuments", "GetKnowledgeBaseDocuments", "DeleteKnowledgeBaseDocuments":
+		b.serveDocuments(w, r, op, v)
 	default:
 		bedrockWriteError(w, http.StatusNotFound, "UnknownOperationException", "awsfake: bedrock-agent operation not implemented: "+r.Method+" "+r.URL.Path)
 	}
@@ -656,7 +676,8 @@ func (b *BedrockAgent) startJob(w http.ResponseWriter, r *http.Request, v map[st
 		DataSourceId: aws.String(v["dataSourceId"]), KnowledgeBaseId: aws.String(v["knowledgeBaseId"]),
 		IngestionJobId: aws.String(fmt.Sprintf("JOB%07d", b.nextJob)), Status: agenttypes.IngestionJobStatusStarting,
 		Description: in.Description, StartedAt: &now, UpdatedAt: &now,
-	}}
+	}, runs: true, fail: b.failNext[key]}
+	delete(b.failNext, key)
 	b.jobs[key] = append(b.jobs[key], j)
 	if token != "" {
 		b.jobTokens[key+"/"+token] = aws.ToString(j.job.IngestionJobId)

@@ -304,6 +304,11 @@ func (b *BedrockAgent) state() map[string]any {
 	if len(b.jobTokens) > 0 {
 		out["bedrock-agent/ingestion-job-client-tokens"] = b.jobTokens
 	}
+	for key, docs := range b.docs {
+		if len(docs) > 0 {
+			out["bedrock-agent/knowledge-base-documents/"+key] = docs
+		}
+	}
 	return out
 }
 
