@@ -24,6 +24,8 @@ type devOptions struct {
 	sync         string
 	reset        bool
 	retention    time.Duration
+	uiPort       int
+	headless     bool
 }
 
 func newCmdDev(a *app) *cobra.Command {
@@ -56,12 +58,22 @@ nothing when the process is killed, but an OS crash or power loss may lose
 the last transactions (alerts acknowledged, steps recorded).
 
 Closed incidents stay readable (status, timeline, list) for --retention,
-30 days by default, then Temporal deletes them.`,
+30 days by default, then Temporal deletes them.
+
+The Temporal Web UI is served on 127.0.0.1, on --ui-port (default: the
+temporal port + 1000, 8233, as temporal server start-dev does); --headless
+serves none. With QUENCH_CODEC_KEYS set, the HTTP endpoints also serve the
+codec route (/codec/decode, /codec/encode, as quench codec-server does) for
+the UI and the temporal CLI: it needs QUENCH_CODEC_AUTH_TOKEN, or a token
+made for this run and printed, and browsers may call it from the UI only.
+The UI sends no token: open the printed /codec/signin link once and the
+browser keeps it in a cookie.`,
 		Example: `  quench dev
   quench dev --data-dir /var/lib/quench --temporal-port 7233 --listen 127.0.0.1:8080
   quench dev --runbooks ./my-runbooks
   quench dev --retention 2160h  # keep closed incidents 90 days (default 30)
   quench dev --sync normal      # faster; may lose the last transactions on power loss
+  quench dev --headless         # no Temporal UI
   quench dev --reset            # after a refusal: move the old data aside, start empty`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDev(cmd.Context(), o) },
@@ -73,6 +85,8 @@ Closed incidents stay readable (status, timeline, list) for --retention,
 	f.StringVar(&a.routesFile, "routes", "", "alert routing file (env QUENCH_ROUTES); see examples/routes.yaml")
 	f.StringVar(&o.sync, "sync", string(devserver.DefaultSync), "SQLite sync: full (every commit survives power loss) or normal (faster; survives a process kill, may lose the last transactions on OS crash or power loss)")
 	f.DurationVar(&o.retention, "retention", devserver.DefaultRetention, "how long closed incidents stay readable (the namespace's retention; at least 1h); an existing namespace is updated")
+	f.IntVar(&o.uiPort, "ui-port", 0, "port of the Temporal Web UI (on 127.0.0.1); default the temporal port + 1000")
+	f.BoolVar(&o.headless, "headless", false, "serve no Temporal Web UI")
 	f.BoolVar(&o.reset, "reset", false, "move every file of the data dir aside into DATA_DIR/reset-<time> and start empty (nothing is deleted)")
 	return cmd
 }
@@ -80,6 +94,12 @@ Closed incidents stay readable (status, timeline, list) for --retention,
 func (a *app) runDev(ctx context.Context, o devOptions) error {
 	if o.temporalPort < 0 || o.temporalPort > 65535 {
 		return usagef(fmt.Sprintf("--temporal-port %d: want 0-65535", o.temporalPort))
+	}
+	if o.uiPort < 0 || o.uiPort > 65535 {
+		return usagef(fmt.Sprintf("--ui-port %d: want 1-65535", o.uiPort))
+	}
+	if o.headless && o.uiPort != 0 {
+		return usagef("--ui-port with --headless: drop one")
 	}
 	if o.retention < devserver.MinRetention {
 		return usagef(fmt.Sprintf("--retention %s: want at least %s (e.g. 720h for 30 days)", o.retention, devserver.MinRetention))
@@ -112,6 +132,15 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 		fmt.Fprintf(a.errOut, "quench dev: --reset moved the old data to %s\n", aside)
 	}
 	a.cfg.TemporalAddress = srv.FrontendAddress()
+	// The embedded server speaks plaintext on loopback: TLS and API key
+	// settings for a real cluster do not apply to it.
+	if a.cfg.Connection.Configured() {
+		log.Warn("quench dev ignores the TLS and API key settings (TEMPORAL_TLS_*, TEMPORAL_API_KEY, --tls-*): its embedded Temporal serves plaintext on loopback")
+	}
+	a.cfg.Connection = worker.Connection{}
+	if err := a.enableMetrics(); err != nil { // GET /metrics on --listen: worker and serve series in one
+		return err
+	}
 
 	c, err := a.client(ctx)
 	if err != nil {
@@ -131,14 +160,36 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	}
 	defer w.Stop()
 
-	httpAddr := "disabled"
+	uiPort, err := devUIPort(o, srv.FrontendAddress())
+	if err != nil {
+		return err
+	}
+	dc, err := a.newDevCodec(uiOrigin(uiPort))
+	if err != nil {
+		return err
+	}
+	httpAddr, codecURL := "disabled", ""
 	if o.listen != "" {
-		stopHTTP, addr, err := a.startHTTP(ctx, o.listen, routes)
+		stopHTTP, addr, err := a.startDevHTTP(ctx, o.listen, routes, dc)
 		if err != nil {
 			return err
 		}
 		defer stopHTTP()
 		httpAddr = "http://" + addr
+		if dc != nil {
+			codecURL = browserURL(addr) + codecPath
+		}
+	} else if dc != nil {
+		log.Warn("--listen is empty: no codec route, the Temporal UI shows incident payloads encrypted")
+	}
+	uiAddr := "off"
+	if uiPort != 0 {
+		ui, err := devserver.StartUI(ctx, devserver.UIOptions{Port: uiPort, TemporalAddress: srv.FrontendAddress(), Namespace: a.cfg.Namespace, CodecEndpoint: codecURL})
+		if err != nil {
+			return err
+		}
+		defer ui.Stop()
+		uiAddr = ui.URL()
 	}
 	// Ready means the store works, not only that the frontend answers.
 	pctx, cancel := context.WithTimeout(ctx, storeProbeTimeout)
@@ -152,7 +203,10 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	if rt.dryRun != "" {
 		mode = rt.dryRun
 	}
-	fmt.Fprintf(a.out, "quench dev ready: temporal %s namespace %s, http %s, data %s, %s\n", srv.FrontendAddress(), a.cfg.Namespace, httpAddr, o.dataDir, mode)
+	fmt.Fprintf(a.out, "quench dev ready: temporal %s namespace %s, http %s, ui %s, data %s, %s\n", srv.FrontendAddress(), a.cfg.Namespace, httpAddr, uiAddr, o.dataDir, mode)
+	if codecURL != "" {
+		fmt.Fprintln(a.out, dc.hint(codecURL, uiPort != 0))
+	}
 	<-ctx.Done()
 	fmt.Fprintln(a.errOut, "quench dev: stopping (open incidents continue on the next start)")
 	return nil
