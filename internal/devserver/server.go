@@ -57,6 +57,8 @@ const (
 	// seen at 18 s on a heavily loaded one under -race.
 	readyTimeout = 30 * time.Second
 	storeName    = "sqlite-default"
+	// visibilityStoreName is the visibility store of Options.SQL.
+	visibilityStoreName = "visibility"
 )
 
 var (
@@ -101,10 +103,22 @@ type Options struct {
 	// before starting, so the server starts empty; nothing is deleted.
 	// Server.MovedAside says where the files went.
 	Reset bool
+	// SQL runs the server on databases that already hold Temporal's
+	// schemas (PostgreSQL or MySQL, as a production cluster does) instead
+	// of SQLite: the tests of the production path. The caller imports the
+	// database's persistence plugin. DataDir, InMemory, Reset and
+	// StateFiles must be unset.
+	SQL *SQLStores
 
 	// tune changes the store's configuration; set only by this package's
 	// benchmarks, to measure alternatives (pool size, rollback journal).
 	tune func(*config.SQL)
+}
+
+// SQLStores are the databases of a server on an external SQL store: on
+// PostgreSQL and MySQL visibility has a database (and schema) of its own.
+type SQLStores struct {
+	Default, Visibility *config.SQL
 }
 
 // Server is a running embedded Temporal server.
@@ -153,7 +167,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			st.unlock()
 		}
 	}()
-	conf := buildConfig(opts, ports, sqlConf)
+	conf := buildConfig(opts, ports, sqlConf, st.visibility)
 
 	// Creating the namespace with its search attributes directly in the store
 	// makes them usable at once on a fresh data dir. On an existing one this is
@@ -256,6 +270,15 @@ func (o *Options) validate() error {
 	if !slices.Contains(Syncs, o.Sync) {
 		return fmt.Errorf("sqlite sync mode %q: want one of %v", o.Sync, Syncs)
 	}
+	if o.SQL != nil {
+		switch {
+		case o.SQL.Default == nil || o.SQL.Visibility == nil:
+			return errors.New("external sql store: both the default and the visibility database are required")
+		case o.InMemory || o.DataDir != "" || o.Reset || len(o.StateFiles) > 0:
+			return errors.New("external sql store given with a data dir, in-memory, reset or state files: those are for sqlite")
+		}
+		return o.validateSearchAttributes()
+	}
 	switch {
 	case o.InMemory && o.Reset:
 		return errors.New("reset of an in-memory temporal server: there is nothing to reset")
@@ -267,6 +290,10 @@ func (o *Options) validate() error {
 		// The path goes into a SQLite "file:" URI, where these are syntax.
 		return fmt.Errorf("temporal data dir %q must not contain '?', '#' or '%%'", o.DataDir)
 	}
+	return o.validateSearchAttributes()
+}
+
+func (o *Options) validateSearchAttributes() error {
 	for _, name := range slices.Sorted(maps.Keys(o.SearchAttributes)) {
 		typ := o.SearchAttributes[name]
 		if name == "" || sadefs.IsReserved(name) {
@@ -313,7 +340,8 @@ func pickPorts(opts Options) (ports, error) {
 	return p, nil
 }
 
-func buildConfig(opts Options, ports ports, sqlConf *config.SQL) *config.Config {
+// buildConfig keeps visibility in the default store unless visibility is set.
+func buildConfig(opts Options, ports ports, sqlConf, visibility *config.SQL) *config.Config {
 	port := ports.frontend
 	// Clients inside this process reach a wildcard-bound frontend on loopback.
 	dialIP := opts.IP
@@ -330,6 +358,10 @@ func buildConfig(opts Options, ports ports, sqlConf *config.SQL) *config.Config 
 		VisibilityStore:  storeName,
 		NumHistoryShards: 1,
 		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlConf}},
+	}
+	if visibility != nil {
+		conf.Persistence.VisibilityStore = visibilityStoreName
+		conf.Persistence.DataStores[visibilityStoreName] = config.DataStore{SQL: visibility}
 	}
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/config"
 
 	"github.com/quenchhq/quench/internal/devserver"
 )
@@ -340,6 +341,9 @@ func TestInvalidOptions(t *testing.T) {
 		{"port out of range", devserver.Options{InMemory: true, FrontendPort: 70000}, "out of range"},
 		{"reserved attribute", devserver.Options{InMemory: true, SearchAttributes: quenchAttrs("WorkflowId")}, `"WorkflowId"`},
 		{"unspecified type", devserver.Options{InMemory: true, SearchAttributes: map[string]enumspb.IndexedValueType{saState: 0}}, "invalid type"},
+		{"sql without visibility", devserver.Options{SQL: &devserver.SQLStores{Default: &config.SQL{}}}, "visibility database are required"},
+		{"sql and a data dir", devserver.Options{DataDir: "x", SQL: &devserver.SQLStores{Default: &config.SQL{}, Visibility: &config.SQL{}}}, "those are for sqlite"},
+		{"sql, bad attribute", devserver.Options{SQL: &devserver.SQLStores{Default: &config.SQL{}, Visibility: &config.SQL{}}, SearchAttributes: quenchAttrs("WorkflowId")}, `"WorkflowId"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

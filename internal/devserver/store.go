@@ -103,12 +103,20 @@ type store struct {
 	unlock func() // releases the data dir
 	// movedAside is where Options.Reset moved the old files ("" if none).
 	movedAside string
+	// visibility is Options.SQL's visibility database; nil for SQLite,
+	// which keeps visibility in the one database.
+	visibility *config.SQL
 }
 
 // prepareStore locks the data dir and returns the SQLite configuration. A
 // fresh dir gets the schema and the marker; an existing database is checked
 // first (checkDatabase), and a dir whose database went missing is refused.
 func prepareStore(ctx context.Context, opts Options) (_ *store, err error) {
+	if sq := opts.SQL; sq != nil {
+		// Its schemas are the database owner's job, as on any cluster.
+		return &store{conf: sq.Default, visibility: sq.Visibility, unlock: func() {},
+			path: fmt.Sprintf("%s database %s", sq.Default.PluginName, sq.Default.DatabaseName)}, nil
+	}
 	if opts.InMemory {
 		// A fresh name per server: in-memory SQLite databases with a shared
 		// cache are process-wide, keyed by name. WAL does not apply to memory.
