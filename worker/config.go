@@ -3,6 +3,8 @@ package worker
 import (
 	"os"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/quenchhq/quench/internal/codec"
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -20,6 +22,9 @@ type Config struct {
 	// Codec encrypts every payload this process writes to Temporal and
 	// decrypts what it reads (codec.FromEnv); nil leaves them plaintext.
 	Codec *codec.Codec
+	// MetricsHandler receives the Temporal SDK's own metrics
+	// (internal/metrics); nil discards them.
+	MetricsHandler client.MetricsHandler
 }
 
 // Defaults.

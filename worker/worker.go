@@ -48,6 +48,7 @@ func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, 
 		// Payloads and failure messages, encrypted when cfg.Codec is set.
 		DataConverter:    codec.DataConverter(cfg.Codec),
 		FailureConverter: codec.FailureConverter(cfg.Codec),
+		MetricsHandler:   cfg.MetricsHandler,
 	}
 	if err := cfg.Connection.apply(&opts); err != nil {
 		return nil, fmt.Errorf("temporal connection settings: %w", err)

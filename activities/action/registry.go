@@ -74,7 +74,13 @@ type Registry struct {
 	mu       sync.RWMutex
 	actions  map[string]Action
 	interval time.Duration
+	observe  Observer
 }
+
+// Observer sees every attempt of every action as Activity runs it: the
+// action's name, how long the attempt took and the error it returned (nil
+// on success). The worker's metrics (internal/metrics) are one.
+type Observer func(action string, took time.Duration, err error)
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
@@ -87,6 +93,14 @@ func (r *Registry) SetHeartbeatInterval(d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.interval = d
+}
+
+// SetObserver sets the observer of every action attempt (nil: none). Set
+// it before RegisterActivities.
+func (r *Registry) SetObserver(o Observer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.observe = o
 }
 
 // Register adds actions; a duplicate name is a programming error and panics.
@@ -137,18 +151,21 @@ func (r *Registry) Specs() []runbooks.ActionSpec {
 func (r *Registry) Activity(name string) (Func, bool) {
 	r.mu.RLock()
 	a, ok := r.actions[name]
-	interval := r.interval
+	interval, observe := r.interval, r.observe
 	r.mu.RUnlock()
 	if !ok {
 		return nil, false
 	}
-	return func(ctx context.Context, in contract.ActionInput) (contract.ActionResult, error) {
+	return func(ctx context.Context, in contract.ActionInput) (res contract.ActionResult, err error) {
+		if observe != nil {
+			defer func(began time.Time) { observe(name, time.Since(began), err) }(time.Now())
+		}
 		ctx, k := startKeeper(ctx, in.Checkpoint, interval, in.DryRun)
 		defer k.stop()
 		if err := runbooks.CheckArgs(a.Spec, in.Args); err != nil {
 			return contract.ActionResult{}, NonRetryable(ErrInvalidArgument, err)
 		}
-		res, err := a.Run(ctx, in)
+		res, err = a.Run(ctx, in)
 		if err != nil {
 			return res, k.failure(err)
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -109,4 +111,41 @@ func TestRegistryRegistersEveryActionAsAnActivityNamedAfterIt(t *testing.T) {
 		}
 	}()
 	reg.Register(action.Action{Spec: limitSpec})
+}
+
+// The observer sees every attempt with the error the workflow gets: the
+// worker's step metrics count failures by its type.
+func TestRegistryObserverSeesEveryAttemptAndItsError(t *testing.T) {
+	reg := action.NewRegistry()
+	reg.Register(action.New(limitSpec, func(_ context.Context, _ contract.ActionInput, args limitArgs) (contract.ActionResult, error) {
+		if args.FunctionName == "denied" {
+			return contract.ActionResult{}, fmt.Errorf("limit %s: %w", args.FunctionName, action.NonRetryable(action.ErrAccessDenied, errors.New("access denied")))
+		}
+		return contract.ActionResult{Summary: "ok"}, nil
+	}))
+	type seen struct {
+		action string
+		typ    string
+	}
+	var got []seen
+	reg.SetObserver(func(name string, took time.Duration, err error) {
+		if took <= 0 {
+			t.Errorf("attempt of %s took %s", name, took)
+		}
+		s := seen{action: name}
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			s.typ = app.Type()
+		}
+		got = append(got, s)
+	})
+	run, _ := reg.Activity("test.limit")
+	for _, fn := range []string{"ok", "denied"} {
+		_, _ = run(context.Background(), contract.ActionInput{Args: map[string]any{"function_name": fn, "reserved": 1}})
+	}
+	_, _ = run(context.Background(), contract.ActionInput{Args: map[string]any{"reserved": 1}})
+	want := []seen{{"test.limit", ""}, {"test.limit", action.ErrAccessDenied}, {"test.limit", action.ErrInvalidArgument}}
+	if !slices.Equal(got, want) {
+		t.Errorf("observed %v, want %v", got, want)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/quenchhq/quench/workflows/contract"
 )
@@ -142,6 +143,14 @@ func (p *Provider) Endpoint() string {
 func (p *Provider) WithPlaceholderCredentials() *Provider {
 	cfg := p.base.Copy()
 	cfg.Credentials = credentials.NewStaticCredentialsProvider("QUENCHNOCREDENTIALS", "placeholder", "")
+	return NewProvider(cfg)
+}
+
+// WithAPIOptions returns a provider on the same configuration whose
+// clients also run opts on every call (the worker's error metrics).
+func (p *Provider) WithAPIOptions(opts ...func(*middleware.Stack) error) *Provider {
+	cfg := p.base.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, opts...)
 	return NewProvider(cfg)
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
 
 	"github.com/quenchhq/quench/activities"
@@ -16,6 +17,7 @@ import (
 	"github.com/quenchhq/quench/internal/codec"
 	"github.com/quenchhq/quench/internal/httpapi"
 	"github.com/quenchhq/quench/internal/incidents"
+	"github.com/quenchhq/quench/internal/metrics"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/worker"
@@ -32,7 +34,11 @@ import (
 //	   │    └─ incidents  incidentsAPI for CLI commands (the test seam)
 //	   ├─ library()       built-in runbooks + --runbooks, checked against catalog()
 //	   ├─ runtime()       records, Slack, AWS → action registry   (worker, dev)
-//	   └─ startHTTP()     routes + incidents + Slack → httpapi      (serve, dev)
+//	   ├─ startHTTP()     routes + incidents + Slack → httpapi      (serve, dev)
+//	   └─ enableMetrics() one Prometheus registry: the SDK's handler in the
+//	                      client, step/AWS/Slack hooks in runtime(), alert
+//	                      counters and incident gauges in httpHandler()
+//	                      (worker, serve, dev; call it before client())
 type app struct {
 	out, errOut io.Writer
 	cfg         worker.Config
@@ -46,6 +52,8 @@ type app struct {
 	incidents func(ctx context.Context) (incidentsAPI, error)
 
 	conn client.Client // dialled once, see client
+
+	metrics *metrics.Metrics // nil unless enableMetrics was called
 }
 
 // incidentsAPI is what CLI commands ask of incidents: *incidents.Client in
@@ -92,6 +100,18 @@ func (a *app) client(ctx context.Context) (client.Client, error) {
 	}
 	a.conn = c
 	return c, nil
+}
+
+// enableMetrics gives this process its metrics registry and sends the
+// Temporal SDK's metrics to it; call it before client().
+func (a *app) enableMetrics() error {
+	m, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	a.metrics = m
+	a.cfg.MetricsHandler = m.TemporalHandler()
+	return nil
 }
 
 // incidentsClient is the real incidents client, for commands and for the
@@ -150,7 +170,7 @@ func (a *app) runtime(ctx context.Context, recordsFile string) (*runtime, error)
 	if err != nil {
 		return nil, err
 	}
-	sl, err := loadSlack()
+	sl, err := a.loadSlack()
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +179,9 @@ func (a *app) runtime(ctx context.Context, recordsFile string) (*runtime, error)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if a.metrics != nil {
+		provider = provider.WithAPIOptions(a.metrics.AWSAPIOption)
+	}
 	rt := &runtime{notifier: notifier, records: records}
 	opts := worker.ActionOptions{Records: records, Logger: a.logger(), AWS: provider, Notifier: notifier}
 	if !provider.HasCredentials(ctx) {
@@ -166,6 +189,9 @@ func (a *app) runtime(ctx context.Context, recordsFile string) (*runtime, error)
 		a.logger().Warn("no AWS credentials found: every AWS action runs as a dry run and changes nothing; incidents show as dry runs", "mode", rt.dryRun)
 	}
 	rt.registry, err = worker.BuildRegistry(ctx, opts)
+	if err == nil && a.metrics != nil {
+		rt.registry.SetObserver(a.metrics.ObserveStep)
+	}
 	return rt, err
 }
 
@@ -175,18 +201,26 @@ func (a *app) runtime(ctx context.Context, recordsFile string) (*runtime, error)
 type slackSetup struct {
 	secrets slackapp.Secrets
 	channel string
+	opts    []slack.Option // the metrics' HTTP client, when enabled
 }
 
-func loadSlack() (slackSetup, error) {
+func (a *app) loadSlack() (slackSetup, error) {
 	s, err := slackapp.LoadSecrets()
 	if err != nil {
 		return slackSetup{}, err
 	}
-	return slackSetup{secrets: s, channel: os.Getenv("QUENCH_SLACK_CHANNEL")}, nil
+	sl := slackSetup{secrets: s, channel: os.Getenv("QUENCH_SLACK_CHANNEL")}
+	if a.metrics != nil {
+		sl.opts = []slack.Option{slack.OptionHTTPClient(a.metrics.SlackHTTPClient(nil))}
+	}
+	return sl, nil
 }
 
+// client is the Slack Web API client, nil without a bot token.
+func (s slackSetup) client() *slack.Client { return s.secrets.Client(s.opts...) }
+
 func (s slackSetup) notifier(logger *slog.Logger) *activities.Notifier {
-	if c := s.secrets.Client(); c != nil {
+	if c := s.client(); c != nil {
 		return activities.NewNotifier(c, s.channel, logger)
 	}
 	logger.Info("SLACK_BOT_TOKEN not set: approval requests and updates are logged, approve from the CLI")
@@ -222,11 +256,12 @@ func (a *app) httpHandler(ctx context.Context, routes *alerts.Routes) (http.Hand
 	if err != nil {
 		return nil, err
 	}
-	sl, err := loadSlack()
+	sl, err := a.loadSlack()
 	if err != nil {
 		return nil, err
 	}
-	opts := httpapi.Options{Incidents: inc, Namespace: a.cfg.Namespace, Library: lib, Routes: routes, Slack: sl.secrets, SlackClient: sl.secrets.Client(), Logger: a.logger()}
+	opts := httpapi.Options{Incidents: inc, Namespace: a.cfg.Namespace, Library: lib, Routes: routes, Slack: sl.secrets, SlackClient: sl.client(), Logger: a.logger(), Metrics: a.metrics}
+	a.metrics.WatchIncidents(ctx, inc, metrics.DefaultIncidentsTTL, a.logger())
 	if routes == nil {
 		a.logger().Warn("no alert routes (--routes or QUENCH_ROUTES): alert endpoints answer 503")
 	}

@@ -21,12 +21,16 @@ balancer; run workers separately with quench worker):
   POST /alerts/alertmanager  POST /alerts/sns  POST /alerts/eventbridge
   POST /alerts/generic       POST /slack/interactions
   GET  /healthz              GET  /readyz (Temporal's store reads and writes)
+  GET  /metrics (Prometheus: alerts, open incidents, pending approvals, Temporal SDK)
 
 Every connection is bounded (httpapi.DefaultLimits): 10 s for headers, 30 s
 for the whole request, 60 s for the answer, 120 s idle, 64 KiB of headers.`,
 		Example: `  QUENCH_ROUTES=routes.yaml SLACK_SIGNING_SECRET=... quench serve --listen :8080`,
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.enableMetrics(); err != nil {
+				return err
+			}
 			routes, err := a.routes(cmd.Context())
 			if err != nil {
 				return err

@@ -61,7 +61,29 @@ type Config struct {
 	CoalesceWindow time.Duration
 	// SignalTimeout bounds one signal to Temporal (default DefaultSignalTimeout).
 	SignalTimeout time.Duration
+	// Counter counts alerts received, folded, unrouted and requests
+	// refused (internal/metrics); nil counts nothing.
+	Counter Counter
 }
+
+// Counter counts what the server does with alerts, by source endpoint.
+type Counter interface {
+	AlertsReceived(source string, n int)
+	AlertsFolded(source string, n int)
+	AlertsUnrouted(source string, n int)
+	// AlertRequestRefused counts a request answered status instead of 202.
+	AlertRequestRefused(source string, status int)
+}
+
+type noCounter struct{}
+
+func (noCounter) AlertsReceived(string, int)      {}
+func (noCounter) AlertsFolded(string, int)        {}
+func (noCounter) AlertsUnrouted(string, int)      {}
+func (noCounter) AlertRequestRefused(string, int) {}
+
+// SourceUnknown is the source counted for a path under /alerts/ that names none.
+const SourceUnknown = "unknown"
 
 // Server is the HTTP handler for alert webhooks. Health (/healthz, /readyz)
 // belongs to internal/httpapi.
@@ -117,6 +139,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.SignalTimeout <= 0 {
 		cfg.SignalTimeout = DefaultSignalTimeout
+	}
+	if cfg.Counter == nil {
+		cfg.Counter = noCounter{}
 	}
 	s := &Server{
 		cfg:    cfg,
@@ -177,10 +202,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	src := r.URL.Path[len("/alerts/"):]
 	if slices.Contains(Sources, src) {
+		s.cfg.Counter.AlertRequestRefused(src, http.StatusMethodNotAllowed)
 		w.Header().Set("Allow", http.MethodPost)
 		respond.JSON(w, http.StatusMethodNotAllowed, errorBody{Error: "use POST to send alerts to /alerts/" + src})
 		return
 	}
+	s.cfg.Counter.AlertRequestRefused(SourceUnknown, http.StatusNotFound)
 	respond.JSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("unknown alert source %q (known: alertmanager, sns, eventbridge, generic)", src)})
 }
 
@@ -395,6 +422,7 @@ func (s *Server) refuse(w http.ResponseWriter, source string, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(rerr.RetryAfter.Seconds())))))
 	}
 	s.log.Warn("alert refused", "source", source, "status", rerr.Status, "reason", rerr.Msg)
+	s.cfg.Counter.AlertRequestRefused(source, rerr.Status)
 	respond.JSON(w, rerr.Status, errorBody{Error: rerr.Msg})
 }
 
@@ -403,6 +431,7 @@ func (s *Server) refuse(w http.ResponseWriter, source string, err error) {
 // alert starts nothing; then each alert joins the next signal for its
 // incident (group commit, fold.go), and the answer waits for all of them.
 func (s *Server) ingest(ctx context.Context, w http.ResponseWriter, source string, alerts []Alert) bool {
+	s.cfg.Counter.AlertsReceived(source, len(alerts))
 	resp := Response{Incidents: []IncidentResult{}}
 	var plans []*plan
 	for _, a := range alerts {
@@ -430,13 +459,21 @@ func (s *Server) ingest(ctx context.Context, w http.ResponseWriter, source strin
 		s.folds.add(ctx, folds[i])
 	}
 	var failed error
+	folded := 0
 	for _, f := range folds {
 		res, err := s.folds.wait(ctx, f)
 		if err != nil && failed == nil {
 			failed = err
 		}
+		if res.Folded {
+			folded++
+		}
 		resp.Incidents = append(resp.Incidents, res)
 	}
+	// Counted even when the request is refused below: those alerts are in
+	// their incidents already.
+	s.cfg.Counter.AlertsFolded(source, folded)
+	s.cfg.Counter.AlertsUnrouted(source, len(resp.Unrouted))
 	switch {
 	case ctx.Err() != nil:
 		s.log.Warn("alert sender left before its answer", "source", source, "err", ctx.Err())

@@ -11,6 +11,7 @@
 //	                       sentinel write read back, a visibility query)
 //	  POST /alerts/...     internal/alerts
 //	  POST /slack/interactions  internal/slackapp
+//	  GET  /metrics        internal/metrics, when Options.Metrics is set
 //
 // Health is defined here and nowhere else; every JSON answer goes through
 // the leaf package respond.

@@ -12,6 +12,7 @@ import (
 	"github.com/quenchhq/quench/internal/alerts"
 	"github.com/quenchhq/quench/internal/httpapi/respond"
 	"github.com/quenchhq/quench/internal/incidents"
+	"github.com/quenchhq/quench/internal/metrics"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/runbooks"
 )
@@ -35,6 +36,8 @@ type Options struct {
 	SlackResponseURLPrefixes []string
 	Logger                   *slog.Logger
 	Now                      func() time.Time
+	// Metrics, when set, is served at GET /metrics and counts alerts.
+	Metrics *metrics.Metrics
 }
 
 // Endpoints is the assembled handler plus the Slack handler (for Socket Mode).
@@ -56,11 +59,18 @@ func New(opts Options) (*Endpoints, error) {
 	}
 	mux := http.NewServeMux()
 	MountHealth(mux, opts.Ready)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics.Handler())
+	}
 	if opts.Routes != nil {
-		alerts.NewServer(alerts.Config{
+		cfg := alerts.Config{
 			Routes: opts.Routes, Library: opts.Library, Starter: alerts.NewTemporalStarter(opts.Incidents),
 			Logger: opts.Logger, Now: opts.Now,
-		}).Mount(mux)
+		}
+		if opts.Metrics != nil {
+			cfg.Counter = opts.Metrics
+		}
+		alerts.NewServer(cfg).Mount(mux)
 	} else {
 		mux.HandleFunc("/alerts/", func(w http.ResponseWriter, r *http.Request) {
 			respond.Error(w, http.StatusServiceUnavailable, "no alert routes configured: start with --routes FILE or QUENCH_ROUTES")
