@@ -87,7 +87,7 @@ func TestMetricsAfterAKnownIncident(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	line, errOut, stop := startDev(t, "dev", "--data-dir", filepath.Join(dir, "data"), "--temporal-port", "0", "--listen", "127.0.0.1:0",
-		"--runbooks", rbDir, "--routes", routes, "--log-level", "error")
+		"--headless", "--runbooks", rbDir, "--routes", routes, "--log-level", "error")
 	t.Cleanup(func() { _ = stop() })
 	if strings.Contains(line, "dry run") {
 		t.Fatalf("dev runs AWS actions as dry runs; the fake's credentials were not picked up: %s", line)
