@@ -104,11 +104,11 @@ func TestParseCloudTrailRefusals(t *testing.T) {
 	}
 }
 
-// A CloudTrail event no route takes (an UpdateGuardrail: see the note in
+// A CloudTrail event no route takes (an UpdateAgent: see the note in
 // examples/routes.yaml) is answered and starts nothing.
-func TestExampleRoutesLeaveUpdateGuardrailUnrouted(t *testing.T) {
+func TestExampleRoutesLeaveUpdateAgentUnrouted(t *testing.T) {
 	ts := exampleServer(t)
-	body := []byte(strings.Replace(string(readTestdata(t, "eventbridge-cloudtrail-delete-guardrail.json")), `"DeleteGuardrail"`, `"UpdateGuardrail"`, 1))
+	body := []byte(strings.Replace(string(readTestdata(t, "eventbridge-cloudtrail-delete-guardrail.json")), `"DeleteGuardrail"`, `"UpdateAgent"`, 1))
 	code, resp, _ := ts.post(t, "/alerts/eventbridge", body, bearer(exampleEventBridgeToken))
 	if code != http.StatusAccepted || resp["routed"] != false || ts.starter.calls() != 0 {
 		t.Errorf("status %d routed %v, %d starts: want 202, unrouted, nothing started", code, resp["routed"], ts.starter.calls())

@@ -166,6 +166,15 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 			dedup: "arn:aws:iam::123456789012:user/Alice",
 		},
 		{
+			name: "cloudtrail: a guardrail changed by an assumed role", path: "/alerts/eventbridge",
+			body:  func(t *testing.T) []byte { return readTestdata(t, "eventbridge-cloudtrail-update-guardrail.json") },
+			route: "cloudtrail-bedrock-guardrail-changed", runbook: "ai-controls-tampered",
+			params: map[string]any{"event_name": "UpdateGuardrail", "event_time": "2026-11-28T20:13:57Z", "principal_type": "assumed-role",
+				"role_name": "RoleToBeAssumed", "session_name": "AssumedRoleSessionName", "guardrail_id": "gr1a2b3c4d5e",
+				"user_arn": "arn:aws:sts::123456789012:assumed-role/RoleToBeAssumed/MySessionName"},
+			dedup: "arn:aws:sts::123456789012:assumed-role/RoleToBeAssumed/MySessionName",
+		},
+		{
 			name: "guardduty prompt injection with two guardrails", path: "/alerts/eventbridge",
 			body: func(t *testing.T) []byte {
 				return readTestdata(t, "eventbridge-guardduty-prompt-injection-filters.json")
@@ -213,5 +222,16 @@ func TestExampleRoutesTakeEachSource(t *testing.T) {
 				t.Errorf("incident %s, want %s (dedup key %q)", in.ID, id, tt.dedup)
 			}
 		})
+	}
+}
+
+// TestExampleRoutesTurnAwayQuenchsOwnGuardrailUpdate: the worker's own
+// UpdateGuardrail (unsafe-output tightening a guardrail) must not start an
+// incident that reverts it.
+func TestExampleRoutesTurnAwayQuenchsOwnGuardrailUpdate(t *testing.T) {
+	ts := exampleServer(t)
+	code, resp, _ := ts.post(t, "/alerts/eventbridge", readTestdata(t, "eventbridge-cloudtrail-update-guardrail-by-quench.json"), bearer(exampleEventBridgeToken))
+	if code != http.StatusAccepted || resp["routed"] != false || ts.starter.calls() != 0 {
+		t.Fatalf("status %d routed %v, %d starts: want 202, unrouted, nothing started: %v", code, resp["routed"], ts.starter.calls(), resp)
 	}
 }

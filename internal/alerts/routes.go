@@ -50,8 +50,12 @@ const (
 
 // Route maps matching alerts to a runbook.
 type Route struct {
-	Name        string
-	Match       Match
+	Name  string
+	Match Match
+	// Except, when set, turns away alerts that Match takes: e.g. the
+	// CloudTrail events of quench's own worker role, which calls the same
+	// APIs an attacker does when it tightens a guardrail.
+	Except      *Match
 	Runbook     string
 	Params      map[string]any // as written; strings may hold ${{ }} templates
 	DedupKey    string         // template; empty: runbook + identifying params
@@ -118,7 +122,11 @@ func (p *Pattern) Matches(s string) bool {
 
 // Matches reports whether the route takes the alert.
 func (r *Route) Matches(a Alert) bool {
-	m := r.Match
+	return r.Match.Matches(a) && (r.Except == nil || !r.Except.Matches(a))
+}
+
+// Matches reports whether every field set in m matches the alert.
+func (m *Match) Matches(a Alert) bool {
 	if m.Source != "" && m.Source != a.Source {
 		return false
 	}
@@ -356,7 +364,7 @@ func (p *routesParser) rateLimit(n *yaml.Node, what string, sc *SourceConfig) {
 }
 
 func (p *routesParser) route(n *yaml.Node, rs *Routes) *Route {
-	f := p.fields(n, "route", "name", "match", "runbook", "params", "dedup_key", "severity", "resolve_on_ok")
+	f := p.fields(n, "route", "name", "match", "except", "runbook", "params", "dedup_key", "severity", "resolve_on_ok")
 	if f == nil {
 		return nil
 	}
@@ -367,7 +375,14 @@ func (p *routesParser) route(n *yaml.Node, rs *Routes) *Route {
 	}
 	what := fmt.Sprintf("route %q", r.Name)
 	if mn := f["match"]; mn != nil {
-		p.match(mn, what, rs, &r.Match)
+		p.match(mn, what, "match", rs, &r.Match)
+	}
+	if en := f["except"]; en != nil {
+		r.Except = &Match{}
+		p.match(en, what, "except", rs, r.Except)
+		if r.Except.empty() {
+			p.Errorf(en, "%s except needs at least one of source, alarm_name, finding_type, labels (an empty except turns away every alert)", what)
+		}
 	}
 	r.Runbook = p.str(f["runbook"], n, what+" runbook", true)
 	var rb *runbooks.Runbook
@@ -430,13 +445,20 @@ func (p *routesParser) route(n *yaml.Node, rs *Routes) *Route {
 	return r
 }
 
-func (p *routesParser) match(n *yaml.Node, what string, rs *Routes, m *Match) {
-	f := p.fields(n, what+" match", "source", "alarm_name", "finding_type", "labels")
+// empty reports whether m sets no field (and so matches every alert).
+func (m *Match) empty() bool {
+	return m.Source == "" && m.AlarmName == nil && m.FindingType == nil && len(m.Labels) == 0
+}
+
+// match parses a match block (field "match", or "except", which has the
+// same shape).
+func (p *routesParser) match(n *yaml.Node, what, field string, rs *Routes, m *Match) {
+	f := p.fields(n, what+" "+field, "source", "alarm_name", "finding_type", "labels")
 	if f == nil {
 		return
 	}
 	if sn := f["source"]; sn != nil {
-		m.Source = p.str(sn, n, what+" match.source", true)
+		m.Source = p.str(sn, n, what+" "+field+".source", true)
 		switch {
 		case m.Source == "":
 		case !slices.Contains(Sources, m.Source):
@@ -458,14 +480,14 @@ func (p *routesParser) match(n *yaml.Node, what string, rs *Routes, m *Match) {
 		return pat
 	}
 	if an := f["alarm_name"]; an != nil {
-		m.AlarmName = pattern(an, "match.alarm_name")
+		m.AlarmName = pattern(an, field+".alarm_name")
 	}
 	if fn := f["finding_type"]; fn != nil {
-		m.FindingType = pattern(fn, "match.finding_type")
+		m.FindingType = pattern(fn, field+".finding_type")
 	}
 	if ln := f["labels"]; ln != nil {
-		for _, e := range p.Entries(ln, "labels", what+" match.labels") {
-			if pat := pattern(e.Value, "match.labels."+e.Name); pat != nil {
+		for _, e := range p.Entries(ln, "labels", what+" "+field+".labels") {
+			if pat := pattern(e.Value, field+".labels."+e.Name); pat != nil {
 				if m.Labels == nil {
 					m.Labels = map[string]*Pattern{}
 				}

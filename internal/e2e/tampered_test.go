@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	brtypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 
 	"github.com/quenchhq/quench/internal/alerts"
@@ -142,6 +143,103 @@ var tamperedScenarios = []genaiScenario{
 		},
 		residue: []string{"bedrock/model-invocation-logging "},
 	},
+	{
+		// A guardrail weakened by UpdateGuardrail (the alerts testdata
+		// event, made now): its DRAFT goes back at once to version 1,
+		// published before the call; the deny waits for approval; rollback
+		// removes the deny and leaves the guardrail restored.
+		name: "ai-controls-tampered-guardrail-weakened",
+		seed: func(t *testing.T, w *genaiWorld) {
+			w.iam.AddRole(ctRole, 3600)
+			w.bedrock.AddGuardrail(knownGoodGuardrail())
+			w.bedrock.PublishGuardrailVersion(ctGuardrail)
+			w.bedrock.EditGuardrailDraft(ctGuardrail, func(g *bedrock.GetGuardrailOutput) { // what the event did
+				g.ContentPolicy = &brtypes.GuardrailContentPolicy{Filters: []brtypes.GuardrailContentFilter{{Type: "HATE", InputStrength: "NONE", OutputStrength: "NONE"}}}
+				g.TopicPolicy = nil
+			})
+			awsfake.RegisterCloudTrail(w.aws)
+		},
+		run: func(t *testing.T, w *genaiWorld, dryRun bool) string {
+			id := w.postAlert(t, alerts.SourceEventBridge, guardrailUpdatedNow(t))
+			st := w.waitSteps(t, id, map[string]string{"snapshot": contract.StepSucceeded,
+				"restore-guardrail": contract.StepSucceeded, "approve-deny-controls": contract.StepRunning})
+			for step, want := range map[string]string{"guardrail-not-restored": contract.StepSkipped, "restore-logging": contract.StepSkipped} {
+				if stepState(st, step) != want {
+					t.Errorf("step %s is %s, want %s", step, stepState(st, step), want)
+				}
+			}
+			restored := func() bool {
+				g, _ := w.bedrock.Guardrail(ctGuardrail)
+				return g.ContentPolicy != nil && len(g.ContentPolicy.Filters) == 2 && g.TopicPolicy != nil
+			}
+			if restored() == dryRun {
+				g, _ := w.bedrock.Guardrail(ctGuardrail)
+				t.Errorf("dry run %v: guardrail DRAFT after the restore step = %s", dryRun, jsonText(g.ContentPolicy))
+			}
+			w.approve(t, 1, "UpdateGuardrail by arn:aws:sts::"+awsfake.AccountID+":assumed-role/"+ctRole+"/MySessionName")
+			w.waitSteps(t, id, map[string]string{"deny-controls": contract.StepSucceeded})
+			w.waitState(t, id, contract.StateContained)
+			if dryRun {
+				return id
+			}
+			checkControlsDeny(t, w.iam.RolePolicies(ctRole)[controlsDeny+id])
+			t.Cleanup(func() {
+				if pols := w.iam.RolePolicies(ctRole); len(pols) != 0 {
+					t.Errorf("role policies after rollback = %v, want none", keys(pols))
+				}
+				if !restored() {
+					t.Errorf("rollback undid the guardrail restore")
+				}
+			})
+			return id
+		},
+		// The restore is not undone by design: the DRAFT stays as version 1.
+		residue: []string{
+			"bedrock/guardrail/" + ctGuardrail + " draft.ContentPolicy.Filters[0].InputStrength",
+			"bedrock/guardrail/" + ctGuardrail + " draft.ContentPolicy.Filters[0].OutputStrength",
+			"bedrock/guardrail/" + ctGuardrail + " draft.ContentPolicy.Filters[1]",
+			"bedrock/guardrail/" + ctGuardrail + " draft.TopicPolicy",
+			"bedrock/guardrail/" + ctGuardrail + " draft.UpdatedAt",
+		},
+	},
+}
+
+// The caller and guardrail of eventbridge-cloudtrail-update-guardrail.json.
+const (
+	ctRole      = "RoleToBeAssumed"
+	ctGuardrail = "gr1a2b3c4d5e"
+)
+
+// knownGoodGuardrail is the guardrail before the tampering: two content
+// filters and a denied topic.
+func knownGoodGuardrail() bedrock.GetGuardrailOutput {
+	return bedrock.GetGuardrailOutput{
+		GuardrailId: aws.String(ctGuardrail), Name: aws.String("support-app"),
+		BlockedInputMessaging: aws.String("Sorry."), BlockedOutputsMessaging: aws.String("Sorry."),
+		ContentPolicy: &brtypes.GuardrailContentPolicy{Filters: []brtypes.GuardrailContentFilter{
+			{Type: "HATE", InputStrength: "HIGH", OutputStrength: "HIGH"}, {Type: "PROMPT_ATTACK", InputStrength: "HIGH", OutputStrength: "NONE"}}},
+		TopicPolicy: &brtypes.GuardrailTopicPolicy{Topics: []brtypes.GuardrailTopic{{Name: aws.String("investment-advice"),
+			Definition: aws.String("Recommendations about investments."), Type: "DENY"}}},
+	}
+}
+
+// guardrailUpdatedNow is the documented UpdateGuardrail event (alerts
+// testdata) with its time moved to now, after version 1 was published.
+func guardrailUpdatedNow(t *testing.T) []byte {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(readAlertTestdata(t, "eventbridge-cloudtrail-update-guardrail.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	// CloudTrail's times have whole seconds: the next one is after version 1.
+	now := time.Now().UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339)
+	ev["time"] = now
+	ev["detail"].(map[string]any)["eventTime"] = now
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // checkControlsDeny checks the deny names the Bedrock control-plane changes
