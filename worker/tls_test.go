@@ -2,17 +2,9 @@ package worker_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,144 +20,11 @@ import (
 	"github.com/quenchhq/quench/activities"
 	awsactions "github.com/quenchhq/quench/activities/aws"
 	"github.com/quenchhq/quench/internal/incidents"
+	"github.com/quenchhq/quench/internal/testing/tlstest"
 	"github.com/quenchhq/quench/runbooks"
 	"github.com/quenchhq/quench/worker"
 	"github.com/quenchhq/quench/workflows/contract"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue signs a leaf certificate: a server's for 127.0.0.1, localhost and
-// temporal.test, or a client's.
-func (ca *testCA) issue(t *testing.T, cn string, server bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-		tmpl.DNSNames = []string{"localhost", "temporal.test"}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-}
-
-func writeFile(t *testing.T, dir, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// serverTLS is the server side of mutual TLS: this certificate, and
-// clients must present one signed by clientCA.
-func serverTLS(t *testing.T, certPEM, keyPEM []byte, clientCA *testCA) *tls.Config {
-	t.Helper()
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"h2"}}
-	if clientCA != nil {
-		pool := x509.NewCertPool()
-		pool.AddCert(clientCA.cert)
-		cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, pool
-	}
-	return cfg
-}
-
-// mtlsProxy terminates mutual TLS in front of the plaintext Temporal
-// frontend, as a load balancer or a TLS-enabled frontend would.
-func mtlsProxy(t *testing.T, cfg *tls.Config, target string) string {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer in.Close()
-				// Nothing reaches Temporal from a client that fails the handshake.
-				if err := in.(*tls.Conn).HandshakeContext(context.Background()); err != nil {
-					return
-				}
-				out, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer out.Close()
-				mu.Lock()
-				conns = append(conns, in, out)
-				mu.Unlock()
-				go func() { _, _ = io.Copy(out, in); out.Close() }()
-				_, _ = io.Copy(in, out)
-			})
-		}
-	})
-	return ln.Addr().String()
-}
 
 // clearConnectionEnv unsets every connection variable the machine running
 // the test may have, for this test.
@@ -218,13 +77,13 @@ steps:
 func TestTLSIncidentRunsOverMutualTLS(t *testing.T) {
 	ts := startTemporal(t)
 	dir := t.TempDir()
-	serverCA, clientCA := newCA(t, "quench test server CA"), newCA(t, "quench test client CA")
-	srvCert, srvKey := serverCA.issue(t, "temporal", true)
-	cliCert, cliKey := clientCA.issue(t, "quench-worker", false)
-	addr := mtlsProxy(t, serverTLS(t, srvCert, srvKey, clientCA), ts.GetFrontendHostPort())
-	caFile := writeFile(t, dir, "ca.pem", serverCA.pem)
-	certFile := writeFile(t, dir, "client.pem", cliCert)
-	keyFile := writeFile(t, dir, "client.key", cliKey)
+	serverCA, clientCA := tlstest.NewCA(t, "quench test server CA"), tlstest.NewCA(t, "quench test client CA")
+	srvCert, srvKey := serverCA.Server(t)
+	cliCert, cliKey := clientCA.Client(t, "quench-worker")
+	addr := tlstest.Proxy(t, tlstest.ServerConfig(t, srvCert, srvKey, clientCA), ts.GetFrontendHostPort())
+	caFile := tlstest.WriteFile(t, dir, "ca.pem", serverCA.PEM)
+	certFile := tlstest.WriteFile(t, dir, "client.pem", cliCert)
+	keyFile := tlstest.WriteFile(t, dir, "client.key", cliKey)
 
 	cfg := setEnv(t, map[string]string{
 		"TEMPORAL_ADDRESS": addr, "TEMPORAL_NAMESPACE": ts.GetDefaultNamespace(),
@@ -283,7 +142,7 @@ func TestTLSIncidentRunsOverMutualTLS(t *testing.T) {
 		}
 	})
 	t.Run("inline PEM works", func(t *testing.T) {
-		cfg := with(map[string]string{"TEMPORAL_TLS_SERVER_CA_CERT_DATA": string(serverCA.pem),
+		cfg := with(map[string]string{"TEMPORAL_TLS_SERVER_CA_CERT_DATA": string(serverCA.PEM),
 			"TEMPORAL_TLS_CLIENT_CERT_DATA": string(cliCert), "TEMPORAL_TLS_CLIENT_KEY_DATA": string(cliKey)})
 		if err := dial(t, cfg); err != nil {
 			t.Fatal(err)
@@ -291,7 +150,7 @@ func TestTLSIncidentRunsOverMutualTLS(t *testing.T) {
 	})
 	t.Run("server name is checked against the certificate", func(t *testing.T) {
 		cfg := with(map[string]string{"TEMPORAL_TLS_CA": caFile, "TEMPORAL_TLS_CERT": certFile, "TEMPORAL_TLS_KEY": keyFile,
-			"TEMPORAL_TLS_SERVER_NAME": "temporal.test"})
+			"TEMPORAL_TLS_SERVER_NAME": tlstest.ServerName})
 		if err := dial(t, cfg); err != nil {
 			t.Fatalf("with the certificate's name: %v", err)
 		}
@@ -309,7 +168,7 @@ func TestTLSIncidentRunsOverMutualTLS(t *testing.T) {
 		t.Logf("without a client certificate: %v", err)
 	})
 	t.Run("a server outside the CA is refused", func(t *testing.T) {
-		other := writeFile(t, t.TempDir(), "other-ca.pem", newCA(t, "some other CA").pem)
+		other := tlstest.WriteFile(t, t.TempDir(), "other-ca.pem", tlstest.NewCA(t, "some other CA").PEM)
 		err := dial(t, with(map[string]string{"TEMPORAL_TLS_CA": other, "TEMPORAL_TLS_CERT": certFile, "TEMPORAL_TLS_KEY": keyFile}))
 		if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 			t.Fatalf("with the wrong CA: %v; want a certificate error", err)
@@ -326,15 +185,15 @@ func TestTLSIncidentRunsOverMutualTLS(t *testing.T) {
 // the variable and, for a file, its path.
 func TestTLSBadSettingsFailWithTheVariableAndFile(t *testing.T) {
 	dir := t.TempDir()
-	ca := newCA(t, "quench test CA")
-	cert, key := ca.issue(t, "quench-worker", false)
-	_, otherKey := ca.issue(t, "someone-else", false)
-	caFile := writeFile(t, dir, "ca.pem", ca.pem)
-	certFile := writeFile(t, dir, "client.pem", cert)
-	keyFile := writeFile(t, dir, "client.key", key)
-	otherKeyFile := writeFile(t, dir, "other.key", otherKey)
-	garbage := writeFile(t, dir, "garbage.pem", []byte("not a certificate\n"))
-	badCert := writeFile(t, dir, "bad.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")}))
+	ca := tlstest.NewCA(t, "quench test CA")
+	cert, key := ca.Client(t, "quench-worker")
+	_, otherKey := ca.Client(t, "someone-else")
+	caFile := tlstest.WriteFile(t, dir, "ca.pem", ca.PEM)
+	certFile := tlstest.WriteFile(t, dir, "client.pem", cert)
+	keyFile := tlstest.WriteFile(t, dir, "client.key", key)
+	otherKeyFile := tlstest.WriteFile(t, dir, "other.key", otherKey)
+	garbage := tlstest.WriteFile(t, dir, "garbage.pem", []byte("not a certificate\n"))
+	badCert := tlstest.WriteFile(t, dir, "bad.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")}))
 	missing := filepath.Join(dir, "missing.pem")
 
 	for _, tc := range []struct {
@@ -440,11 +299,11 @@ func serveRecorder(t *testing.T, creds *tls.Config) (*keyRecorder, string) {
 // and on its own turns TLS on: the key is never sent in plaintext.
 func TestAPIKeyIsSentAsBearerTokenOverTLS(t *testing.T) {
 	const key = "quench-test-api-key"
-	ca := newCA(t, "quench test CA")
-	srvCert, srvKey := ca.issue(t, "temporal", true)
-	caFile := writeFile(t, t.TempDir(), "ca.pem", ca.pem)
+	ca := tlstest.NewCA(t, "quench test CA")
+	srvCert, srvKey := ca.Server(t)
+	caFile := tlstest.WriteFile(t, t.TempDir(), "ca.pem", ca.PEM)
 
-	tlsRec, tlsAddr := serveRecorder(t, serverTLS(t, srvCert, srvKey, nil))
+	tlsRec, tlsAddr := serveRecorder(t, tlstest.ServerConfig(t, srvCert, srvKey, nil))
 	cfg := setEnv(t, map[string]string{"TEMPORAL_ADDRESS": tlsAddr, "TEMPORAL_API_KEY": key, "TEMPORAL_TLS_CA": caFile})
 	if err := dial(t, cfg); err != nil {
 		t.Fatal(err)

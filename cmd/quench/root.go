@@ -41,6 +41,13 @@ Start here:
 	pf.StringVar(&a.cfg.TemporalAddress, "address", a.cfg.TemporalAddress, "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	pf.StringVar(&a.cfg.Namespace, "namespace", a.cfg.Namespace, "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	pf.StringVar(&a.cfg.TaskQueue, "task-queue", a.cfg.TaskQueue, "task queue of quench workers (env QUENCH_TASK_QUEUE)")
+	// TLS as the temporal CLI spells it; the API key has no flag, to keep
+	// it out of shell history and ps (env TEMPORAL_API_KEY).
+	conn := &a.cfg.Connection
+	pf.Var(conn.ClientCert.Flag("tls-cert-path"), "tls-cert-path", "client certificate for mTLS, PEM (env TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CERT)")
+	pf.Var(conn.ClientKey.Flag("tls-key-path"), "tls-key-path", "client certificate's private key, PEM (env TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_KEY)")
+	pf.Var(conn.ServerCA.Flag("tls-ca-path"), "tls-ca-path", "CA the server's certificate must chain to, PEM; default the system's (env TEMPORAL_TLS_SERVER_CA_CERT_PATH or TEMPORAL_TLS_CA)")
+	pf.Var(conn.ServerName.Flag("tls-server-name"), "tls-server-name", "name to check in the server's certificate (env TEMPORAL_TLS_SERVER_NAME)")
 	pf.StringArrayVar(&a.runbookDirs, "runbooks", nil, "directory of extra runbooks (repeatable; env QUENCH_RUNBOOKS, colon-separated)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usagef(err.Error() + "\n\n" + c.UsageString()) })
