@@ -192,7 +192,7 @@ func TestMetricsAfterAKnownIncident(t *testing.T) {
 		}
 	}
 	sort.Strings(sdk)
-	for _, want := range []string{"temporal_workflow_task_execution_latency_seconds", "temporal_activity_execution_latency_seconds", "temporal_request"} {
+	for _, want := range []string{"temporal_workflow_task_execution_latency_seconds", "temporal_activity_execution_latency_seconds", "temporal_request_total"} {
 		if _, ok := fams[want]; !ok {
 			t.Errorf("no %s among the SDK's metrics: %v", want, sdk)
 		}

@@ -89,8 +89,8 @@ func New() (*Metrics, error) {
 }
 
 // temporalHandler is the SDK's OpenTelemetry metrics handler exported into
-// reg. The SDK's metrics keep their own temporal_ names; timers become
-// histograms in seconds (_seconds), counters get _total.
+// reg. The SDK's metrics keep their own temporal_ names; counters get
+// _total, timers become histograms in seconds (_seconds).
 func temporalHandler(reg prometheus.Registerer) (client.MetricsHandler, error) {
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())
 	if err != nil {
@@ -107,6 +107,8 @@ func temporalHandler(reg prometheus.Registerer) (client.MetricsHandler, error) {
 		Meter: provider.Meter("go.temporal.io/sdk"),
 		// An instrument the exporter cannot take must not stop a worker.
 		OnError: func(error) {},
+		// Prometheus counters (_total, rate()-able), not up-down gauges.
+		UseMonotonicCounters: true,
 	}), nil
 }
 
