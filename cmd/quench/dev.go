@@ -203,10 +203,10 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 	if rt.dryRun != "" {
 		mode = rt.dryRun
 	}
-	fmt.Fprintf(a.out, "quench dev ready: temporal %s namespace %s, http %s, ui %s, data %s, %s\n", srv.FrontendAddress(), a.cfg.Namespace, httpAddr, uiAddr, o.dataDir, mode)
 	if codecURL != "" {
 		fmt.Fprintln(a.out, dc.hint(codecURL, uiPort != 0))
 	}
+	fmt.Fprintf(a.out, "quench dev ready: temporal %s namespace %s, http %s, ui %s, data %s, %s\n", srv.FrontendAddress(), a.cfg.Namespace, httpAddr, uiAddr, o.dataDir, mode)
 	<-ctx.Done()
 	fmt.Fprintln(a.errOut, "quench dev: stopping (open incidents continue on the next start)")
 	return nil
