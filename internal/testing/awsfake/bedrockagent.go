@@ -670,11 +670,16 @@ func (b *BedrockAgent) startJob(w http.ResponseWriter, r *http.Request, v map[st
 			return
 		}
 	}
-	b.nextJob++
+	// Job ids are unique per data source, seeded ones included.
+	id := ""
+	for id == "" || slices.ContainsFunc(b.jobs[key], func(j *fakeJob) bool { return aws.ToString(j.job.IngestionJobId) == id }) {
+		b.nextJob++
+		id = fmt.Sprintf("JOB%07d", b.nextJob)
+	}
 	now := b.now()
 	j := &fakeJob{job: agenttypes.IngestionJob{
 		DataSourceId: aws.String(v["dataSourceId"]), KnowledgeBaseId: aws.String(v["knowledgeBaseId"]),
-		IngestionJobId: aws.String(fmt.Sprintf("JOB%07d", b.nextJob)), Status: agenttypes.IngestionJobStatusStarting,
+		IngestionJobId: aws.String(id), Status: agenttypes.IngestionJobStatusStarting,
 		Description: in.Description, StartedAt: &now, UpdatedAt: &now,
 	}, runs: true, fail: b.failNext[key]}
 	delete(b.failNext, key)

@@ -56,7 +56,13 @@ func TestBedrockAgentIngestionJobRunsAndReindexesTheBucket(t *testing.T) {
 		}
 		return out.IngestionJob
 	}
+	// A seeded job holds the id the fake would give first: the new one gets another.
+	ba.AddIngestionJob(agenttypes.IngestionJob{KnowledgeBaseId: aws.String("KB00000001"), DataSourceId: aws.String("DS00000001"),
+		IngestionJobId: aws.String("JOB0000001"), Status: agenttypes.IngestionJobStatusComplete})
 	job := start()
+	if aws.ToString(job.IngestionJobId) == "JOB0000001" {
+		t.Fatal("a started job took a seeded job's id")
+	}
 	var got []agenttypes.IngestionJobStatus
 	var last *agenttypes.IngestionJob
 	for range 3 {
