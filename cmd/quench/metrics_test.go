@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -252,4 +253,49 @@ func value(fams map[string]*dto.MetricFamily, name string, labels map[string]str
 		}
 	}
 	return 0, false
+}
+
+// quench worker --metrics-listen serves the worker's series: the steps it
+// ran and the SDK's worker metrics, with nothing of serve's.
+func TestWorkerServesMetricsOnMetricsListen(t *testing.T) {
+	t.Setenv("QUENCH_RUNBOOKS", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("SLACK_BOT_TOKEN", "")
+	t.Setenv("QUENCH_METRICS_LISTEN", "")
+	srv := startServer(t)
+	var out, errOut syncBuffer
+	root := newRoot(newApp(&out, &errOut))
+	root.SetArgs([]string{"worker", "--address", srv.FrontendAddress(), "--metrics-listen", "127.0.0.1:0"})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	var url string
+	waitFor(t, "the worker logs its metrics URL", func() bool {
+		_, rest, ok := strings.Cut(errOut.String(), "url=")
+		url, _, _ = strings.Cut(rest, "\n")
+		return ok && strings.HasSuffix(url, "/metrics")
+	})
+
+	q := cli{t: t, addr: srv.FrontendAddress(), env: map[string]string{"QUENCH_USER": "alice"}}
+	if r := q.run("run", "contain-demo", "--runbooks", examplesDir, "-p", "target=chatbot", "--incident", "metrics-worker"); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+	}
+	waitFor(t, "the incident awaits approval", func() bool {
+		return stateOf(t, q, "metrics-worker") == contract.StateAwaitingApproval
+	})
+	fams := scrape(t, url)
+	for action, want := range map[string]float64{"core.log": 1, "core.record": 1} {
+		if got, ok := value(fams, "quench_step_duration_seconds", map[string]string{"action": action}); !ok || got != want {
+			t.Errorf("quench_step_duration_seconds_count{action=%q} = %v (present %v), want %v", action, got, ok, want)
+		}
+	}
+	for _, name := range []string{"temporal_worker_task_slots_available", "temporal_workflow_task_execution_latency_seconds", "temporal_activity_execution_latency_seconds"} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("the worker serves no %s", name)
+		}
+	}
+	if _, ok := fams["quench_incidents_open"]; ok {
+		t.Error("the worker serves serve's incident gauges")
+	}
 }
