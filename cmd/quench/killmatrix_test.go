@@ -117,17 +117,8 @@ func TestKillMinus9AtEveryStepBoundary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts quench dev a dozen times")
 	}
-	fake := awsfake.New()
-	t.Cleanup(fake.Close)
-	lambdaFake := awsfake.RegisterLambda(fake)
-	ssmFake := awsfake.RegisterSSM(fake)
-	iamFake := awsfake.RegisterIAM(fake)
-	awsfake.RegisterSTS(fake)
-	lambdaFake.AddFunction("chat")
-	lambdaFake.SetReservedConcurrency("chat", 50)
-	ssmFake.SetParameter("/quench/chat/kill_switch", "off", "String")
-	iamFake.AddRole("app-role", 3600)
-	before := fake.State()
+	fake, before := seedKillMatrixAWS(t)
+	lambdaFake := fake.Handler("lambda").(*awsfake.Lambda)
 
 	// A boundary between two AWS steps is the arrival of the next step's
 	// first call: the step before is recorded done, the next has changed
@@ -607,28 +598,7 @@ func (m *killMatrix) waitResumed(t *testing.T, p killPoint, next <-chan struct{}
 // process is starting are expected and retried.
 func (m *killMatrix) waitStatus(t *testing.T, cond func(contract.Status) bool) contract.Status {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	var last contract.Status
-	var lastErr error
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		st, err := m.incidents().Status(ctx, "kill-1")
-		cancel()
-		if err == nil {
-			last = st
-			if cond(st) {
-				return st
-			}
-			if st.State == contract.StateFailed {
-				t.Fatalf("incident failed: %+v", st)
-			}
-		} else {
-			lastErr = err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("incident did not get there in 2 minutes: %+v (last error %v)", last, lastErr)
-	return last
+	return pollIncident(t, 2*time.Minute, func(ctx context.Context) (contract.Status, error) { return m.incidents().Status(ctx, "kill-1") }, cond)
 }
 
 func (m *killMatrix) report(t *testing.T) {
