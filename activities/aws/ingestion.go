@@ -265,23 +265,24 @@ func (r *RecoveryActions) DeleteKnowledgeBaseDocuments(ctx context.Context, in c
 
 // ---- sync ----
 
-// syncJob finds the job this step started: its description names the
-// incident and the step.
-func syncJob(ctx context.Context, c KnowledgeBaseDocumentsAPI, args dataSourceArgs, desc, resource string) (string, error) {
+// syncJob finds the newest job this step started (its description names
+// the incident and the step) and its status.
+func syncJob(ctx context.Context, c KnowledgeBaseDocumentsAPI, args dataSourceArgs, desc, resource string) (string, agenttypes.IngestionJobStatus, error) {
 	p := bedrockagent.NewListIngestionJobsPaginator(c, &bedrockagent.ListIngestionJobsInput{
-		KnowledgeBaseId: aws.String(args.KnowledgeBaseID), DataSourceId: aws.String(args.DataSourceID)})
+		KnowledgeBaseId: aws.String(args.KnowledgeBaseID), DataSourceId: aws.String(args.DataSourceID),
+		SortBy: &agenttypes.IngestionJobSortBy{Attribute: agenttypes.IngestionJobSortByAttributeStartedAt, Order: agenttypes.SortOrderDescending}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return "", AWSError(bedrockService, "ListIngestionJobs", resource, err)
+			return "", "", AWSError(bedrockService, "ListIngestionJobs", resource, err)
 		}
 		for _, j := range page.IngestionJobSummaries {
 			if aws.ToString(j.Description) == desc {
-				return aws.ToString(j.IngestionJobId), nil
+				return aws.ToString(j.IngestionJobId), j.Status, nil
 			}
 		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // SyncDataSource starts one ingestion job and waits until it completes.
@@ -299,9 +300,15 @@ func (r *RecoveryActions) SyncDataSource(ctx context.Context, in contract.Action
 		return fail(AWSError(bedrockService, "GetDataSource", resource, err))
 	}
 	desc := fmt.Sprintf("quench incident %s step %s", in.Incident.ID, in.Step)
-	found, err := syncJob(ctx, c, args, desc, resource)
+	found, status, err := syncJob(ctx, c, args, desc, resource)
 	if err != nil {
 		return fail(err)
+	}
+	// A job of this step that failed or was stopped is not the sync asked
+	// for: running the step again starts a new one.
+	ended := ""
+	if status == agenttypes.IngestionJobStatusFailed || status == agenttypes.IngestionJobStatusStopped {
+		ended, found = found, ""
 	}
 	// The job that existed before the step's first attempt: an attempt
 	// after a crash finds its own job and still reports the change.
@@ -313,10 +320,11 @@ func (r *RecoveryActions) SyncDataSource(ctx context.Context, in contract.Action
 			res.Summary = "would start an ingestion job of " + resource + " and wait until it completes"
 			return res, nil
 		}
-		// The token makes a start whose answer was lost return the same job.
+		// The token makes a start whose answer was lost return the same
+		// job; after a failed job it names that job, so AWS starts anew.
 		out, err := c.StartIngestionJob(ctx, &bedrockagent.StartIngestionJobInput{
 			KnowledgeBaseId: aws.String(args.KnowledgeBaseID), DataSourceId: aws.String(args.DataSourceID),
-			ClientToken: aws.String(clientToken(in.Incident.ID, in.Step, "sync", args.KnowledgeBaseID, args.DataSourceID)), Description: aws.String(desc),
+			ClientToken: aws.String(clientToken(in.Incident.ID, in.Step, "sync", args.KnowledgeBaseID, args.DataSourceID, ended)), Description: aws.String(desc),
 		})
 		if err != nil {
 			return fail(AWSError(bedrockService, "StartIngestionJob", resource+" (another job running? it must end first)", err))

@@ -155,6 +155,12 @@ func TestRecoverySyncIsIdempotentAcrossAttemptsAndFailsOnAFailedJob(t *testing.T
 	if n := countCalls(srv, "StartIngestionJob"); n != 5 {
 		t.Errorf("StartIngestionJob called %d times, want 1 + 3 throttled + 1", n)
 	}
+	// Running the step again after the failure starts a new job, which completes.
+	again, err := act(r, ActionSyncDataSource)(ctx, bedrockInput("resync-2", in.Args))
+	if jobs := agents.IngestionJobs(testKBID, testDSID); err != nil || !again.Changed || len(jobs) != 3 || jobs[2].Status != agenttypes.IngestionJobStatusComplete ||
+		again.Output["ingestion_job_id"] != aws.ToString(jobs[2].IngestionJobId) {
+		t.Errorf("sync after a failed job: %+v %v, jobs %+v", again, err, jobs)
+	}
 
 	srv.InjectFault(awsfake.Fault{Operation: "StartIngestionJob", Code: "AccessDeniedException", Status: 403})
 	_, err = act(r, ActionSyncDataSource)(ctx, bedrockInput("resync-3", in.Args))
