@@ -22,6 +22,9 @@
 // life of the process, even after Stop; a Reset must therefore happen before
 // anything in the process has opened that data dir's store.
 //
+// StartUI serves the Temporal Web UI (github.com/temporalio/ui-server, the
+// one `temporal server start-dev` embeds) for a running server.
+//
 // It is modelled on the Temporal CLI's dev server and the server module's
 // temporaltest lite server, neither of which can be imported here. It must
 // not import any quench package but the leaf internal/buildid: cmd/quench
