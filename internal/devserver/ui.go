@@ -64,8 +64,10 @@ func StartUI(ctx context.Context, o UIOptions) (*UI, error) {
 		DisableNewsFetch: true,
 		// Approvals and decisions are signals and updates that quench sends
 		// after its own checks (who may approve, guardrails); the UI is for
-		// reading incidents, not for going around those checks. Terminate
-		// and cancel stay, as in the official dev server.
+		// reading incidents, not for going around those checks. These hide
+		// the UI's controls only: like the frontend port, the UI's API has no
+		// login, which is why both listen on loopback. Terminate and cancel
+		// stay, as in the official dev server.
 		WorkflowSignalDisabled: true,
 		WorkflowUpdateDisabled: true,
 		WorkflowResetDisabled:  true,
