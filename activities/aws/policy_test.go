@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +18,11 @@ import (
 )
 
 type workerStatement struct {
-	Sid      string
-	Effect   string
-	Action   stringList
-	Resource stringList
+	Sid       string
+	Effect    string
+	Action    stringList
+	Resource  stringList
+	Condition map[string]map[string]stringList
 }
 
 // stringList reads IAM's "a string or a list of strings".
@@ -179,7 +181,10 @@ func TestWorkerPolicyIsLeastPrivilege(t *testing.T) {
 		"iam:DeleteAccessKey", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "bedrock:InvokeAgent", "bedrock-mantle:CreateInference", "sso:DeletePermissionSet",
 		"s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketAcl", "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket",
 		// Recovery deletes poisoned documents from an index and syncs; it never adds documents or removes a knowledge base or data source.
-		"bedrock:IngestKnowledgeBaseDocuments", "bedrock:DeleteKnowledgeBase", "bedrock:DeleteDataSource", "bedrock:UpdateDataSource"} {
+		"bedrock:IngestKnowledgeBaseDocuments", "bedrock:DeleteKnowledgeBase", "bedrock:DeleteDataSource", "bedrock:UpdateDataSource",
+		// The worker never tags: it could otherwise opt a resource in to its own writes.
+		"iam:TagRole", "iam:UntagRole", "iam:TagUser", "iam:UntagUser", "lambda:TagResource", "lambda:UntagResource",
+		"bedrock:TagResource", "bedrock:UntagResource", "apigateway:PUT", "apigateway:POST", "s3:TagResource", "s3:PutBucketTagging", "s3:PutBucketAbac"} {
 		if policyAllows(stmts, never) {
 			t.Errorf("worker policy allows %s, which quench never needs", never)
 		}
@@ -262,6 +267,135 @@ func TestWorkerPolicyDeniesChangingItsOwnRole(t *testing.T) {
 			if !denied {
 				t.Errorf("%s is allowed on roles but not denied on the worker's own role", a)
 			}
+		}
+	}
+}
+
+// optIn is the condition under which the worker policy lets the worker
+// change a resource it does not name: the resource carries the tag
+// quench:containable=true (deploy/README.md, "IAM").
+var optIn = map[string]map[string]stringList{
+	"StringEquals": {"aws:ResourceTag/quench:containable": {"true"}},
+}
+
+func hasOptIn(s workerStatement) bool { return reflect.DeepEqual(s.Condition, optIn) }
+
+// readOnly reports whether an IAM action only reads. The Service
+// Authorization Reference classes every Get*, List* and Describe* action
+// the worker uses as Read or List, and LookupEvents and API Gateway's GET
+// likewise; anything else counts as a write.
+func readOnly(action string) bool {
+	switch action {
+	case "cloudtrail:LookupEvents", "apigateway:GET":
+		return true
+	}
+	_, name, _ := strings.Cut(action, ":")
+	for _, p := range []string{"Get", "List", "Describe"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// unscoped reports whether a Resource element covers every resource of its
+// kind (role/*, function:*, arn:aws:s3:::*) or of every kind (*): its name,
+// the first segment after the resource type, starts with a wildcard. A named
+// resource or prefix (role/quench-containment, parameter/quench/*, an S3
+// bucket name) is scoped; anything that is not an ARN is unscoped.
+func unscoped(resource string) bool {
+	parts := strings.SplitN(resource, ":", 6)
+	if len(parts) < 6 {
+		return true
+	}
+	segs := strings.FieldsFunc(parts[5], func(r rune) bool { return r == '/' || r == ':' })
+	if parts[2] != "s3" && len(segs) > 0 { // S3 ARNs name the bucket with no type before it
+		segs = segs[1:]
+	}
+	return len(segs) == 0 || strings.HasPrefix(segs[0], "*") || strings.HasPrefix(segs[0], "?")
+}
+
+// unscopedWrites are the only writes the worker policy may allow without the
+// opt-in condition on resources it does not name, and the only resources it
+// may allow them on. deploy/README.md cites the reference for each.
+var unscopedWrites = map[string][]string{
+	// list_amazonbedrock.html lists no resource type for it: the invocation
+	// logging configuration is one per account and Region, so neither an ARN
+	// nor a tag can scope it.
+	"bedrock:PutModelInvocationLoggingConfiguration": {"*"},
+	// UpdateGuardrail also authorises the guardrail profile and automated
+	// reasoning policies the guardrail refers to (Bedrock user guide,
+	// guardrail-profiles-permissions.html); it changes neither. Profiles are
+	// AWS-owned and list no tag condition key. The guardrail itself must be
+	// tagged: its statement carries the opt-in condition.
+	"bedrock:UpdateGuardrail": {"arn:aws:bedrock:*:*:guardrail-profile/*", "arn:aws:bedrock:*:*:automated-reasoning-policy/*"},
+}
+
+// unscopedWritesIn lists every write a policy allows on resources neither
+// tagged (the opt-in condition) nor named, beyond unscopedWrites.
+func unscopedWritesIn(stmts []workerStatement) []string {
+	var bad []string
+	for _, s := range stmts {
+		if s.Effect != "Allow" || hasOptIn(s) {
+			continue
+		}
+		if len(s.Resource) == 0 {
+			bad = append(bad, fmt.Sprintf("statement %s names no Resource", s.Sid))
+		}
+		for _, a := range s.Action {
+			if readOnly(a) {
+				continue
+			}
+			for _, r := range s.Resource {
+				if unscoped(r) && !slices.Contains(unscopedWrites[a], r) {
+					bad = append(bad, fmt.Sprintf("statement %s allows %s on %s", s.Sid, a, r))
+				}
+			}
+		}
+	}
+	return bad
+}
+
+// A stolen worker credential must not be able to write to a resource its
+// owner did not opt in: every write statement carries the opt-in tag
+// condition or names its resources.
+func TestWorkerPolicyScopesEveryWriteToOptedInResources(t *testing.T) {
+	for _, b := range unscopedWritesIn(loadWorkerPolicy(t)) {
+		t.Errorf("%s: add the condition %v or name the resources (deploy/README.md, \"IAM\")", b, optIn)
+	}
+}
+
+func TestUnscopedWritesInFlagsWhatIsNeitherTaggedNorNamed(t *testing.T) {
+	stmt := func(cond map[string]map[string]stringList, actions []string, resources ...string) workerStatement {
+		return workerStatement{Sid: "S", Effect: "Allow", Action: actions, Resource: resources, Condition: cond}
+	}
+	other := map[string]map[string]stringList{"StringEquals": {"aws:ResourceTag/team": {"ai"}}}
+	for _, tc := range []struct {
+		name string
+		stmt workerStatement
+		bad  bool
+	}{
+		{"write on every role", stmt(nil, []string{"iam:PutRolePolicy"}, "arn:aws:iam::*:role/*"), true},
+		{"write on every role and user", stmt(nil, []string{"iam:GetRole", "iam:DeleteUserPolicy"}, "arn:aws:iam::*:role/quench-x", "arn:aws:iam::*:user/*"), true},
+		{"write on *", stmt(nil, []string{"lambda:PutFunctionConcurrency"}, "*"), true},
+		{"write on every function", stmt(nil, []string{"lambda:PutFunctionConcurrency"}, "arn:aws:lambda:*:*:function:*"), true},
+		{"PATCH on every usage plan", stmt(nil, []string{"apigateway:PATCH"}, "arn:aws:apigateway:*::/usageplans/*"), true},
+		{"write on every bucket", stmt(nil, []string{"s3:PutBucketPolicy"}, "arn:aws:s3:::*"), true},
+		{"write on every object", stmt(nil, []string{"s3:PutObject"}, "arn:aws:s3:::*/*"), true},
+		{"a condition other than the opt-in", stmt(other, []string{"iam:PutRolePolicy"}, "*"), true},
+		{"no resource", stmt(nil, []string{"iam:PutRolePolicy"}), true},
+		{"an exception's action on another resource", stmt(nil, []string{"bedrock:UpdateGuardrail"}, "*"), true},
+		{"write on a wildcard-led name", stmt(nil, []string{"iam:PutRolePolicy"}, "arn:aws:iam::*:role/*-app"), true},
+		{"write on a non-ARN", stmt(nil, []string{"iam:PutRolePolicy"}, "role/app"), true},
+		{"the opt-in condition on *", stmt(optIn, []string{"iam:PutRolePolicy", "iam:UpdateAccessKey"}, "*"), false},
+		{"reads on *", stmt(nil, []string{"iam:GetRole", "bedrock:ListGuardrails", "cloudtrail:LookupEvents", "apigateway:GET"}, "*"), false},
+		{"a named role", stmt(nil, []string{"sts:AssumeRole"}, "arn:aws:iam::*:role/quench-containment"), false},
+		{"a named prefix", stmt(nil, []string{"ssm:PutParameter"}, "arn:aws:ssm:*:*:parameter/quench/*"), false},
+		{"a named bucket and its objects", stmt(nil, []string{"s3:PutObject"}, "arn:aws:s3:::kb-source", "arn:aws:s3:::kb-source/*"), false},
+		{"an account-level write", stmt(nil, []string{"bedrock:PutModelInvocationLoggingConfiguration"}, "*"), false},
+	} {
+		if got := len(unscopedWritesIn([]workerStatement{tc.stmt})) > 0; got != tc.bad {
+			t.Errorf("%s: flagged = %v, want %v", tc.name, got, tc.bad)
 		}
 	}
 }
