@@ -20,6 +20,7 @@
 // id or free-form error text. Every method works on a nil *Metrics and
 // does nothing, so a caller without metrics needs no branch.
 //
-// It must not import the engine (workflows, worker, activities): both
-// `quench serve` and `quench worker` use it.
+// It must not import the engine (workflows' interpreter, worker,
+// activities): both `quench serve` and `quench worker` use it. It reads
+// incidents through internal/incidents and workflows/contract's types.
 package metrics

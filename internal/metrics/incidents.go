@@ -135,7 +135,8 @@ func (c *incidentCollector) read(ctx context.Context) (*incidentSnapshot, error)
 		return nil, err
 	}
 	snap := &incidentSnapshot{open: map[stateKey]int{}, pending: map[string]int{}, oldest: map[string]time.Time{}}
-	queries := 0
+	queries, unread := 0, 0
+	var lastErr error
 	for _, s := range open {
 		snap.open[stateKey{s.Runbook, s.State}]++
 		if s.State != contract.StateAwaitingApproval {
@@ -146,7 +147,10 @@ func (c *incidentCollector) read(ctx context.Context) (*incidentSnapshot, error)
 			continue
 		}
 		queries++
-		at, ok := c.requestedAt(ctx, s)
+		at, ok, err := requestedAt(ctx, c.src, s)
+		if err != nil {
+			unread, lastErr = unread+1, err
+		}
 		if !ok {
 			continue
 		}
@@ -154,25 +158,28 @@ func (c *incidentCollector) read(ctx context.Context) (*incidentSnapshot, error)
 			snap.oldest[s.Runbook] = at
 		}
 	}
+	if unread > 0 {
+		// One line per refresh, however many incidents did not answer.
+		c.log.Warn("read pending approvals for metrics: left out of the age", "unread", unread, "lastErr", lastErr)
+	}
 	return snap, nil
 }
 
 // requestedAt is when s's pending approval step started. Visibility does
 // not hold it, so the incident's status is queried; an incident whose
-// worker does not answer is left out of the age (and logged), not guessed.
-func (c *incidentCollector) requestedAt(ctx context.Context, s incidents.Summary) (time.Time, bool) {
-	st, err := c.src.StatusOfRun(ctx, s.ID, s.RunID)
+// worker does not answer is left out of the age, not guessed.
+func requestedAt(ctx context.Context, src IncidentSource, s incidents.Summary) (time.Time, bool, error) {
+	st, err := src.StatusOfRun(ctx, s.ID, s.RunID)
 	if err != nil {
-		c.log.Warn("read pending approval for metrics", "incident", s.ID, "err", err)
-		return time.Time{}, false
+		return time.Time{}, false, err
 	}
 	if st.PendingApproval == nil {
-		return time.Time{}, false
+		return time.Time{}, false, nil
 	}
 	for _, step := range st.Steps {
 		if step.ID == st.PendingApproval.Step && step.Started != nil {
-			return *step.Started, true
+			return *step.Started, true, nil
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, false, nil
 }
