@@ -237,6 +237,18 @@ type ActionSpec struct {
 	Mutating    bool      `json:"mutating"`
 	// UndoOnly actions exist to undo another action; runbooks cannot name them.
 	UndoOnly bool `json:"undo_only,omitempty"`
+	// Target, on a mutating action, names the shared thing it changes, so
+	// concurrent incidents lease it instead of undoing each other.
+	Target *TargetSpec `json:"target,omitempty"`
+}
+
+// TargetSpec says which arguments identify an action's target. Resource is
+// a path with {arg} placeholders ("function/{function_name}"); the
+// incident's account and region complete the key.
+type TargetSpec struct {
+	Service   string `json:"service"`
+	Resource  string `json:"resource"`
+	Attribute string `json:"attribute"`
 }
 
 // Catalog resolves action names for the validator. The activities package's

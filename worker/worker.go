@@ -11,6 +11,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/quenchhq/quench/activities"
 	"github.com/quenchhq/quench/activities/action"
 	"github.com/quenchhq/quench/internal/buildid"
 	"github.com/quenchhq/quench/internal/codec"
@@ -34,6 +35,7 @@ type Notifier interface {
 // actions, and the notifications are registered through a keeper too.
 func Register(w Registrar, reg *action.Registry, n Notifier) {
 	w.RegisterWorkflowWithOptions(workflows.Incident, workflow.RegisterOptions{Name: contract.IncidentWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.TargetLease, workflow.RegisterOptions{Name: contract.TargetWorkflow})
 	reg.RegisterActivities(w)
 	n.Register(action.Heartbeating(w))
 }
@@ -74,6 +76,8 @@ func New(c client.Client, cfg Config, reg *action.Registry, n Notifier) sdkworke
 	// slower (766 vs 596–672 ms), and a sticky cache of 100 instead of
 	// 10,000 saved 10 of 423 MB. See BENCHMARKS.md.
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{})
+	// Targeted actions lease their target through this worker's client.
+	reg.SetLeaser(activities.NewTargets(c, cfg.TaskQueue))
 	Register(w, reg, n)
 	return w
 }

@@ -249,6 +249,8 @@ func (s *incident) finishResolved(ctx workflow.Context) (contract.Status, error)
 		} else {
 			final = contract.StateRolledBack
 		}
+	} else {
+		s.releaseKeeping(ctx)
 	}
 	s.setState(ctx, final)
 	s.event(ctx, contract.EventResolved, "", req.Actor, fmt.Sprintf("incident %s", final))
@@ -258,6 +260,7 @@ func (s *incident) finishResolved(ctx workflow.Context) (contract.Status, error)
 func (s *incident) finishCancelled(ctx workflow.Context) (contract.Status, error) {
 	req := *s.Cancel
 	s.skipRemaining(ctx)
+	s.releaseKeeping(ctx)
 	s.setState(ctx, contract.StateCancelled)
 	held := 0
 	for _, u := range s.Undo {
@@ -332,6 +335,7 @@ func (s *incident) status(ctx workflow.Context) contract.Status {
 	for i := len(s.Undo) - 1; i >= 0; i-- {
 		st.Undo = append(st.Undo, s.Undo[i])
 	}
+	st.Leases = append(st.Leases, s.Leases...)
 	return st
 }
 

@@ -34,6 +34,8 @@ type incidentState struct {
 	// the incident was not started as one (quench dev without AWS
 	// credentials): nothing it does changes AWS, and status says so.
 	ForcedDryRun bool `json:"forced_dry_run,omitempty"`
+	// Leases are the targets the incident's steps hold (see leases.go).
+	Leases []contract.HeldLease `json:"leases,omitempty"`
 }
 
 // stepVars is what expressions see as steps.<id>.

@@ -292,6 +292,7 @@ func (s *incident) stepSucceeded(ctx workflow.Context, i int, res contract.Actio
 	if res.Undo != nil && !res.DryRun {
 		s.Undo = append(s.Undo, contract.UndoEntry{Step: step.ID, Undo: *res.Undo})
 	}
+	s.noteLease(step.ID, res)
 	detail := res.Summary
 	if detail == "" {
 		detail = "done"

@@ -75,6 +75,7 @@ type Registry struct {
 	actions  map[string]Action
 	interval time.Duration
 	observe  Observer
+	leaser   Leaser
 }
 
 // Observer sees every attempt of every action as Activity runs it: the
@@ -151,7 +152,7 @@ func (r *Registry) Specs() []runbooks.ActionSpec {
 func (r *Registry) Activity(name string) (Func, bool) {
 	r.mu.RLock()
 	a, ok := r.actions[name]
-	interval, observe := r.interval, r.observe
+	interval, observe, leaser := r.interval, r.observe, r.leaser
 	r.mu.RUnlock()
 	if !ok {
 		return nil, false
@@ -165,7 +166,15 @@ func (r *Registry) Activity(name string) (Func, bool) {
 		if err := runbooks.CheckArgs(a.Spec, in.Args); err != nil {
 			return contract.ActionResult{}, NonRetryable(ErrInvalidArgument, err)
 		}
-		res, err = a.Run(ctx, in)
+		key, err := TargetKey(a.Spec, in)
+		if err != nil {
+			return contract.ActionResult{}, NonRetryable(ErrInvalidArgument, err)
+		}
+		if leaser != nil && key != "" && !in.DryRun {
+			res, err = leased(ctx, leaser, key, in, func() (contract.ActionResult, error) { return a.Run(ctx, in) })
+		} else {
+			res, err = a.Run(ctx, in)
+		}
 		if err != nil {
 			return res, k.failure(err)
 		}
@@ -179,10 +188,16 @@ type ActivityRegistrar interface {
 	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
 }
 
-// RegisterActivities registers every action as an activity named after it.
+// RegisterActivities registers every action as an activity named after it,
+// and the leaser's release activity when there is a leaser.
 func (r *Registry) RegisterActivities(w ActivityRegistrar) {
 	for _, spec := range r.Specs() {
 		fn, _ := r.Activity(spec.Name)
 		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: spec.Name})
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.leaser != nil {
+		w.RegisterActivityWithOptions(r.leaser.Release, activity.RegisterOptions{Name: contract.ActivityTargetRelease})
 	}
 }

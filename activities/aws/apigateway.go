@@ -50,6 +50,7 @@ func (a *APIGatewayActions) Actions() []action.Action {
 	return []action.Action{
 		action.New(runbooks.ActionSpec{
 			Name:        ActionThrottleUsagePlan,
+			Target:      &runbooks.TargetSpec{Service: "apigateway", Resource: "usageplan/{usage_plan_id}", Attribute: "throttle"},
 			Description: "Lower an API Gateway usage plan's throttle (requests per second and burst) to at most the targets; each is only ever lowered (the lower of current and target is kept; a plan without a throttle gets the targets), and a plan already at or below both is left unchanged with no undo. Undo restores the prior throttle or removes it.",
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{
@@ -72,6 +73,7 @@ func (a *APIGatewayActions) Actions() []action.Action {
 		}, a.RestoreUsagePlanThrottle),
 		action.New(runbooks.ActionSpec{
 			Name:        ActionDisableAPIKey,
+			Target:      &runbooks.TargetSpec{Service: "apigateway", Resource: "apikey/{api_key_id}", Attribute: "enabled"},
 			Description: "Disable one API Gateway API key (a leaked key hammering a model); undo enables it again if it was enabled.",
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{

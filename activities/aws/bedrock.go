@@ -110,6 +110,7 @@ func (b *BedrockActions) Actions() []action.Action {
 	}
 	return []action.Action{
 		action.New(runbooks.ActionSpec{Name: ActionPauseAgentAlias, Mutating: true,
+			Target:      &runbooks.TargetSpec{Service: "bedrock-agent", Resource: "agent/{agent_id}/alias/{alias_id}", Attribute: "invocation-state"},
 			Description: "Make an agent alias reject invocations (UpdateAgentAlias REJECT_INVOCATIONS, name, description and routing resent); undo accepts them again.",
 			Args:        agentArgs}, b.PauseAgentAlias),
 		action.New(runbooks.ActionSpec{Name: ActionRestoreAgentAlias, Mutating: true, UndoOnly: true,

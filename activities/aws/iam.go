@@ -198,7 +198,8 @@ func (a *IAMActions) Actions() []action.Action {
 			},
 		}, a.DeactivateAccessKeys),
 		action.New(runbooks.ActionSpec{
-			Name: ActionDeactivateAccessKey,
+			Name:   ActionDeactivateAccessKey,
+			Target: &runbooks.TargetSpec{Service: "iam", Resource: "access-key/{access_key_id}", Attribute: "status"},
 			Description: "Set exactly one IAM access key Inactive, the one an alert or finding names (principal type access-key, or an IAM user's leaked key); the user's other keys are left alone. " +
 				"The owning user is found with iam:GetAccessKeyLastUsed unless user_name is given (then the key must be that user's); output.user_name names it, for iam.revoke_user_sessions, since sessions already issued from the key stay valid. " +
 				"Temporary keys (ASIA…) are refused: they belong to a session, contained with iam.revoke_role_sessions or iam.revoke_user_sessions. Undo reactivates the key only if it was Active before.",

@@ -45,6 +45,7 @@ func (a *LambdaActions) Actions() []action.Action {
 	return []action.Action{
 		action.New(runbooks.ActionSpec{
 			Name:        ActionLimitConcurrency,
+			Target:      &runbooks.TargetSpec{Service: "lambda", Resource: "function/{function_name}", Attribute: "reserved-concurrency"},
 			Description: "Lower a Lambda function's reserved concurrency to at most `reserved` (0 stops all invocations); never raises it: a function already at or below the target is left unchanged, with no undo. Undo restores the prior reservation or removes it.",
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{

@@ -47,6 +47,7 @@ func (a *SSMActions) Actions() []action.Action {
 	return []action.Action{
 		action.New(runbooks.ActionSpec{
 			Name:        ActionSetParameter,
+			Target:      &runbooks.TargetSpec{Service: "ssm", Resource: "parameter:{name}", Attribute: "value"},
 			Description: "Set an SSM parameter the application reads (rate limit, kill switch, guardrail version); undo puts back the prior value or deletes a parameter that did not exist.",
 			Mutating:    true,
 			Args: []runbooks.ArgSpec{

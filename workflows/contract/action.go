@@ -66,4 +66,7 @@ type ActionResult struct {
 	// Warnings are things an operator should know (e.g. undo re-validates old tokens).
 	Warnings []string `json:"warnings,omitempty"`
 	DryRun   bool     `json:"dry_run,omitempty"`
+	// Target is the key of the target this step holds a lease on (see
+	// TargetWorkflow); empty for actions without a declared target.
+	Target string `json:"target,omitempty"`
 }

@@ -23,6 +23,8 @@ type Status struct {
 	// Undo lists the undo records that resolve --rollback would run, newest first.
 	Undo  []UndoEntry `json:"undo,omitempty"`
 	Error string      `json:"error,omitempty"`
+	// Leases are the targets this incident holds a lease on (see TargetWorkflow).
+	Leases []HeldLease `json:"leases,omitempty"`
 }
 
 // StepStatus is one step's state.
