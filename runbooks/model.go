@@ -2,6 +2,7 @@ package runbooks
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type Runbook struct {
 	AWS        *AWSSettings    `json:"aws,omitempty"`
 	Steps      []Step          `json:"steps"`
 	OnResolve  string          `json:"on_resolve,omitempty"` // rollback | keep | ask (default rollback)
+	// Watch is how held containment is re-verified (drift watch); nil
+	// means the defaults: every DefaultWatchInterval, DefaultOnDrift.
+	Watch *WatchSettings `json:"watch,omitempty"`
 	// Source is where the runbook came from (embedded:NAME.yaml or a path).
 	Source string `json:"source,omitempty"`
 }
@@ -115,6 +119,40 @@ type ApprovalPolicy struct {
 // SlackSettings says where the incident's Slack messages go.
 type SlackSettings struct {
 	Channel string `json:"channel,omitempty"`
+}
+
+// DefaultWatchInterval is how often held changes are re-verified when the
+// runbook does not say.
+const DefaultWatchInterval = 5 * time.Minute
+
+// WatchSettings is the runbook's drift watch: while the incident is
+// contained (or waits for an approval after automatic steps), every held
+// change is re-verified each Interval with a dry run of its action.
+type WatchSettings struct {
+	// Interval 0 turns the watch off.
+	Interval Duration `json:"interval"`
+	// OnDrift is reapply | ask | record; "" is DefaultOnDrift per action.
+	OnDrift string `json:"on_drift,omitempty"`
+}
+
+// DefaultOnDrift is what drift on a change made by action leads to when
+// the runbook sets no on_drift: identity containment (iam.*) is put back at
+// once, since a re-enabled key or a removed deny is an attacker's first
+// move; anything else is recorded, since a person may have changed it on
+// purpose.
+func DefaultOnDrift(action string) string {
+	if strings.HasPrefix(action, "iam.") {
+		return "reapply"
+	}
+	return "record"
+}
+
+// WatchInterval is how often held changes are re-verified (0: never).
+func (rb *Runbook) WatchInterval() time.Duration {
+	if rb.Watch == nil {
+		return DefaultWatchInterval
+	}
+	return rb.Watch.Interval.D()
 }
 
 // AWSSettings lets a runbook contain resources in another account or region.

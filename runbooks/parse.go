@@ -168,6 +168,7 @@ func (p *parser) runbook(n *yaml.Node, rb *Runbook) {
 		}),
 		field("steps", func(v *yaml.Node, path string) { p.steps(v, path, rb) }),
 		field("on_resolve", func(v *yaml.Node, path string) { p.Str(v, path, &rb.OnResolve) }),
+		field("watch", func(v *yaml.Node, path string) { rb.Watch = p.watch(v, path) }),
 	})
 	for _, required := range []string{"apiVersion", "kind", "metadata", "steps"} {
 		if _, ok := seen[required]; !ok {
@@ -177,6 +178,30 @@ func (p *parser) runbook(n *yaml.Node, rb *Runbook) {
 	if rb.OnResolve == "" {
 		rb.OnResolve = "rollback"
 	}
+}
+
+// watch reads the drift watch: an interval ("10m", or 0 to turn it off)
+// or a mapping {interval, on_drift}.
+func (p *parser) watch(n *yaml.Node, path string) *WatchSettings {
+	w := &WatchSettings{Interval: Duration(DefaultWatchInterval)}
+	if n.Kind == yaml.ScalarNode {
+		p.watchInterval(n, path, &w.Interval)
+		return w
+	}
+	p.Mapping(n, path, "watch", []strictyaml.Field{
+		field("interval", func(v *yaml.Node, path string) { p.watchInterval(v, path, &w.Interval) }),
+		field("on_drift", func(v *yaml.Node, path string) { p.Str(v, path, &w.OnDrift) }),
+	})
+	return w
+}
+
+// watchInterval reads a duration where 0 (written 0 or "0s") means off.
+func (p *parser) watchInterval(n *yaml.Node, path string, into *Duration) {
+	if n.Kind == yaml.ScalarNode && (n.Value == "0" || n.Value == "0s") {
+		*into = 0
+		return
+	}
+	p.duration(n, path, into)
 }
 
 func (p *parser) metadata(n *yaml.Node, path string, m *Metadata) {

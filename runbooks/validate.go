@@ -30,6 +30,7 @@ var (
 	onDenies     = []string{"stop", "continue"}
 	onResolves   = []string{"rollback", "keep", "ask"}
 	onTimeouts   = []string{"escalate", "deny"}
+	onDrifts     = []string{"reapply", "ask", "record"}
 	maxStepIDLen = 64
 	// maxNameLen keeps runbook names short enough for workflow ids and search attributes.
 	maxNameLen = 64
@@ -97,7 +98,32 @@ func validate(rb *Runbook, cat Catalog, ps positions) Errors {
 	if !slices.Contains(onResolves, rb.OnResolve) {
 		v.errorf("on_resolve", "on_resolve must be one of %s, got %q", list(onResolves), rb.OnResolve)
 	}
+	v.watch()
 	return v.errs
+}
+
+// MinWatchInterval is the shortest drift watch interval: each check reads
+// every held change from AWS.
+const MinWatchInterval = time.Second
+
+// watch checks the drift watch settings.
+func (v *validator) watch() {
+	w := v.rb.Watch
+	if w == nil {
+		return
+	}
+	if w.Interval != 0 && w.Interval.D() < MinWatchInterval {
+		v.errorf("watch.interval", "watch interval %s is shorter than %s; use 0 to turn the watch off", w.Interval.D(), MinWatchInterval)
+	}
+	if w.OnDrift != "" && !slices.Contains(onDrifts, w.OnDrift) {
+		v.errorf("watch.on_drift", "on_drift must be one of %s, got %q", list(onDrifts), w.OnDrift)
+	}
+	if w.OnDrift == "ask" {
+		p := EffectivePolicy(v.rb, Step{Approval: &ApprovalStep{}})
+		if len(p.Approvers.SlackUsers)+len(p.Approvers.SlackGroups)+len(p.Approvers.CLIUsers) == 0 {
+			v.errorf("watch.on_drift", "on_drift ask asks the runbook's approvers to re-apply a drifted change, but the approvals block lists none")
+		}
+	}
 }
 
 // at finds where a path was written: the path itself, else its nearest
