@@ -81,6 +81,57 @@ func TestAWSErrorOnOtherProtocols(t *testing.T) {
 	}
 }
 
+// An access-denied step tells the operator reading the timeline what
+// deploy/iam-policy.json grants the permission on: the opt-in tag for a
+// write it scopes by tag, the named buckets or the /quench/ prefix, and
+// nothing more for a permission it grants everywhere.
+func TestAccessDeniedSaysWhereThePolicyGrantsThePermission(t *testing.T) {
+	const tagged = "grants only on resources tagged quench:containable=true"
+	t.Run("a containment step on an untagged role", func(t *testing.T) {
+		srv, fake, a, _ := newTestIAM(t)
+		fake.AddRole("app", 3600)
+		srv.InjectFault(awsfake.Fault{Operation: "PutRolePolicy", Code: "AccessDenied", Status: 403, Times: 5,
+			Message: "User: arn:aws:sts::123456789012:assumed-role/quench-worker/x is not authorized to perform: iam:PutRolePolicy"})
+		_, err := act(a, ActionRevokeRoleSessions)(context.Background(), actionInput(map[string]any{"role_name": "app"}))
+		assertNonRetryable(t, err, action.ErrAccessDenied, "iam:PutRolePolicy on inline policy", "which deploy/iam-policy.json "+tagged+": tag the role if quench may change it")
+	})
+
+	srv, p := newTestAWS(t)
+	srv.InjectFault(awsfake.Fault{Operation: "GetParameter", Code: "AccessDeniedException", Status: 400})
+	cfg, err := p.Config(context.Background(), testIncident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, denied := ssm.NewFromConfig(cfg).GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/quench/x")})
+	if denied == nil {
+		t.Fatal("no error from the faulted call")
+	}
+	for _, tc := range []struct {
+		op, permission, want string // want "" = no scope named
+	}{
+		{"PutFunctionConcurrency", "lambda:PutFunctionConcurrency", tagged},
+		{"PATCH", "apigateway:PATCH", tagged},
+		{"UpdateGuardrail", "bedrock:UpdateGuardrail", tagged},
+		{"UpdateAccessKey", "iam:UpdateAccessKey", tagged},
+		{"PutBucketPolicy", "s3:PutBucketPolicy", "grants only on the S3 buckets it names"},
+		{"CopyObject", "s3:GetObjectVersion and s3:PutObject", "grants only on the S3 buckets it names"},
+		{"PutParameter", "ssm:PutParameter", "grants only on parameters under /quench/"},
+		{"GetRole", "iam:GetRole", ""},
+		{"PutModelInvocationLoggingConfiguration", "bedrock:PutModelInvocationLoggingConfiguration", ""},
+	} {
+		msg := awsError(tc.op, tc.permission, "thing x", denied).Error()
+		if !strings.Contains(msg, "needs permission "+tc.permission+" on thing x") {
+			t.Errorf("%s: %q does not name the permission and resource", tc.permission, msg)
+		}
+		if tc.want == "" && strings.Contains(msg, "deploy/iam-policy.json") {
+			t.Errorf("%s: %q names a scope, but the policy grants it everywhere", tc.permission, msg)
+		}
+		if tc.want != "" && !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: %q does not say %q", tc.permission, msg, tc.want)
+		}
+	}
+}
+
 func TestActionsAssumeTheIncidentsRole(t *testing.T) {
 	srv, p := newTestAWS(t)
 	fakeSSM(srv).SetParameter(killSwitch, "off", "String")

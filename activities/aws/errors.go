@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -41,7 +42,7 @@ func awsError(op, permission, resource string, err error) error {
 	case errors.As(err, &assumeErr) && isAccessDenied(code):
 		return action.NonRetryable(action.ErrAccessDenied, fmt.Errorf("%s %s: cannot assume role %s: the worker needs permission sts:AssumeRole on it, and the role must trust the worker: %w", op, resource, assumeErr.roleARN, err))
 	case isAccessDenied(code):
-		return action.NonRetryable(action.ErrAccessDenied, fmt.Errorf("%s %s: access denied: the worker needs permission %s on %s: %w", op, resource, permission, resource, err))
+		return action.NonRetryable(action.ErrAccessDenied, fmt.Errorf("%s %s: access denied: the worker needs permission %s on %s%s: %w", op, resource, permission, resource, policyScope(permission), err))
 	case isNotFound(code) || status == http.StatusNotFound:
 		return action.NonRetryable(action.ErrNotFound, fmt.Errorf("%s %s: not found: %w", op, resource, err))
 	case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool() || isThrottle(code):
@@ -54,6 +55,65 @@ func awsError(op, permission, resource string, err error) error {
 		return action.NonRetryable(action.ErrValidation, fmt.Errorf("%s %s: rejected: %w", op, resource, err))
 	}
 	return fmt.Errorf("%s %s: %w", op, resource, err)
+}
+
+// Where deploy/iam-policy.json grants a permission on some resources only,
+// an access-denied message says which, so the operator reading the timeline
+// knows what to change (deploy/README.md, "IAM"). policy_test.go checks
+// this map against the policy.
+var permissionScopes = map[string]string{
+	"iam:PutRolePolicy":                    tagged("the role"),
+	"iam:DeleteRolePolicy":                 tagged("the role"),
+	"iam:PutUserPolicy":                    tagged("the user"),
+	"iam:DeleteUserPolicy":                 tagged("the user"),
+	"iam:UpdateAccessKey":                  tagged("the user"),
+	"iam:UpdateServiceSpecificCredential":  tagged("the user"),
+	"bedrock:UpdateAgentAlias":             tagged("the alias"),
+	"bedrock:UpdateAgentKnowledgeBase":     tagged("the agent and the knowledge base"),
+	"bedrock:UpdateAgentActionGroup":       tagged("the agent"),
+	"bedrock:PrepareAgent":                 tagged("the agent"),
+	"bedrock:StopIngestionJob":             tagged("the knowledge base"),
+	"bedrock:StartIngestionJob":            tagged("the knowledge base"),
+	"bedrock:DeleteKnowledgeBaseDocuments": tagged("the knowledge base"),
+	"bedrock:UpdateGuardrail":              tagged("the guardrail"),
+	"bedrock:CreateGuardrailVersion":       tagged("the guardrail"),
+	"lambda:PutFunctionConcurrency":        tagged("the function"),
+	"lambda:DeleteFunctionConcurrency":     tagged("the function"),
+	"apigateway:PATCH":                     tagged("the usage plan or API key"),
+	"s3:GetBucketPolicy":                   namedBuckets,
+	"s3:PutBucketPolicy":                   namedBuckets,
+	"s3:DeleteBucketPolicy":                namedBuckets,
+	"s3:ListBucketVersions":                namedBuckets,
+	"s3:GetObjectVersion":                  namedBuckets,
+	"s3:GetObjectVersionTagging":           namedBuckets,
+	"s3:PutObject":                         namedBuckets,
+	"s3:PutObjectTagging":                  namedBuckets,
+	"ssm:GetParameter":                     quenchParameters,
+	"ssm:PutParameter":                     quenchParameters,
+	"ssm:DeleteParameter":                  quenchParameters,
+}
+
+const (
+	// optInTag is the tag a resource needs before the worker policy lets
+	// quench change it.
+	optInTag         = "quench:containable=true"
+	namedBuckets     = ", which deploy/iam-policy.json grants only on the S3 buckets it names: add the bucket if quench may act on it"
+	quenchParameters = ", which deploy/iam-policy.json grants only on parameters under /quench/"
+)
+
+func tagged(what string) string {
+	return ", which deploy/iam-policy.json grants only on resources tagged " + optInTag + ": tag " + what + " if quench may change it"
+}
+
+// policyScope is what permissionScopes says of a permission, or of the
+// first of "a and b" that it knows.
+func policyScope(permission string) string {
+	for _, p := range strings.Split(permission, " and ") {
+		if s, ok := permissionScopes[p]; ok {
+			return s
+		}
+	}
+	return ""
 }
 
 // isTransient lists 4xx codes that a later attempt can succeed past:

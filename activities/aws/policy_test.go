@@ -400,6 +400,44 @@ func TestUnscopedWritesInFlagsWhatIsNeitherTaggedNorNamed(t *testing.T) {
 	}
 }
 
+// permissionScopes (errors.go) must say of each permission what the policy
+// does: the opt-in tag for exactly the actions a tag-conditioned statement
+// allows, and a scope for every action a statement allows on named
+// resources only, so an access-denied message never sends the operator to
+// the wrong fix.
+func TestAccessDeniedScopesMatchTheWorkerPolicy(t *testing.T) {
+	stmts := loadWorkerPolicy(t)
+	inPolicy, tagged := map[string]bool{}, map[string]bool{}
+	for _, s := range stmts {
+		if s.Effect != "Allow" {
+			continue
+		}
+		for _, a := range s.Action {
+			inPolicy[a] = true
+			tagged[a] = tagged[a] || hasOptIn(s)
+		}
+		if hasOptIn(s) || slices.ContainsFunc(s.Resource, unscoped) {
+			continue
+		}
+		for _, a := range s.Action {
+			// A denied sts:AssumeRole has its own message (errors.go).
+			if permissionScopes[a] == "" && a != "sts:AssumeRole" {
+				t.Errorf("statement %s grants %s only on %v, but errors.go names no scope for it", s.Sid, a, s.Resource)
+			}
+		}
+	}
+	for a := range inPolicy {
+		if says := strings.Contains(permissionScopes[a], "tagged "+optInTag); says != tagged[a] {
+			t.Errorf("errors.go says %s needs the opt-in tag: %v; the policy: %v", a, says, tagged[a])
+		}
+	}
+	for p := range permissionScopes {
+		if !inPolicy[p] {
+			t.Errorf("errors.go names a scope for %s, which the worker policy does not grant", p)
+		}
+	}
+}
+
 // called is every IAM action some test's calls needed, over the whole run.
 var called = struct {
 	sync.Mutex
