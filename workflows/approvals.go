@@ -23,6 +23,15 @@ var notifyOptions = workflow.ActivityOptions{
 	},
 }
 
+// planOptions are those of a dry run that plans or verifies a change. An
+// attempt on a worker that died is noticed at the heartbeat timeout, not
+// after the whole minute: an approval (or the drift watch) waits on it.
+var planOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	HeartbeatTimeout:    contract.ActionHeartbeatTimeout,
+	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
+}
+
 func (s *incident) runApproval(ctx workflow.Context, i int) bool {
 	step := s.rb.Steps[i]
 	msg, err := renderString(step.Approval.Message, s.vars())
@@ -258,15 +267,8 @@ func (s *incident) planGatedSteps(ctx workflow.Context, approvalStep string) []c
 			continue
 		}
 		in := contract.ActionInput{Incident: s.ref(), Step: step.ID, Args: args, DryRun: true}
-		// A plan attempt on a worker that died is noticed at the heartbeat
-		// timeout, not after the whole minute: the approval waits on it.
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: time.Minute,
-			HeartbeatTimeout:    contract.ActionHeartbeatTimeout,
-			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 2},
-		})
 		var res contract.ActionResult
-		if err := workflow.ExecuteActivity(actx, step.Action, in).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions), step.Action, in).Get(ctx, &res); err != nil {
 			pc.Summary = "could not plan: " + errorMessage(err)
 		} else {
 			pc.Summary, pc.Prior = res.Summary, res.Prior

@@ -240,6 +240,7 @@ func (h *harness) registerFlaky(f *flakyAction) {
 const flakyRunbook = `apiVersion: quench/v1
 kind: Runbook
 metadata: {name: flaky, severity: high}
+watch: 0 # the tests count attempts; drift checks would add dry runs
 steps:
   - {id: contain, action: test.flaky, retry: {max_attempts: 1}}
 `

@@ -53,6 +53,8 @@ type incident struct {
 	// inBackground counts notifications still running in goroutines; a run
 	// continues as new only when none is, so none is lost.
 	inBackground int
+	// watch is the drift watch's run state (drift.go).
+	watch watcher
 }
 
 func newIncident(ctx workflow.Context, in contract.IncidentInput) (*incident, error) {
@@ -92,6 +94,7 @@ func (s *incident) run(ctx workflow.Context) (contract.Status, error) {
 	if err := s.registerHandlers(ctx); err != nil {
 		return contract.Status{}, err
 	}
+	s.startWatch(ctx)
 	if s.Runs == 0 {
 		detail := fmt.Sprintf("runbook %s (%s) started by %s via %s", s.rb.Metadata.Name, s.Severity, s.in.Requester, s.in.Source)
 		if s.in.DryRun {
@@ -235,6 +238,7 @@ func (s *incident) skipRemaining(ctx workflow.Context) {
 
 func (s *incident) finishResolved(ctx workflow.Context) (contract.Status, error) {
 	req := *s.Resolve
+	s.stopWatch(ctx)
 	s.event(ctx, contract.EventResolveRequested, "", req.Actor, fmt.Sprintf("resolve with %s%s", req.Mode, reasonSuffix(req.Reason)))
 	if s.Pending != nil && s.Pending.Decision == "" {
 		s.Pending.Decision, s.Pending.Reason = contract.StepDenied, "incident resolved"
@@ -259,6 +263,7 @@ func (s *incident) finishResolved(ctx workflow.Context) (contract.Status, error)
 
 func (s *incident) finishCancelled(ctx workflow.Context) (contract.Status, error) {
 	req := *s.Cancel
+	s.stopWatch(ctx)
 	s.skipRemaining(ctx)
 	s.releaseKeeping(ctx)
 	s.setState(ctx, contract.StateCancelled)

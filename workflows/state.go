@@ -36,6 +36,8 @@ type incidentState struct {
 	ForcedDryRun bool `json:"forced_dry_run,omitempty"`
 	// Leases are the targets the incident's steps hold (see leases.go).
 	Leases []contract.HeldLease `json:"leases,omitempty"`
+	// Watch is the drift watch's state (see drift.go).
+	Watch *watchState `json:"watch,omitempty"`
 }
 
 // stepVars is what expressions see as steps.<id>.

@@ -279,6 +279,7 @@ func (s *incident) runAction(ctx workflow.Context, i int) bool {
 		}
 		return s.stepFailed(ctx, i, errors.New(errorMessage(err)))
 	}
+	s.holdArgs(step.ID, args, res)
 	return s.stepSucceeded(ctx, i, res)
 }
 

@@ -93,4 +93,6 @@ type Event struct {
 	Step   string    `json:"step,omitempty"`
 	Actor  string    `json:"actor,omitempty"`
 	Detail string    `json:"detail"`
+	// Drift is set on drift_detected events.
+	Drift *Drift `json:"drift,omitempty"`
 }
