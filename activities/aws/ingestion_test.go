@@ -2,7 +2,9 @@ package aws
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +217,38 @@ func TestRecoveryRestoreRefusesBadInput(t *testing.T) {
 	srv.InjectFault(awsfake.Fault{Operation: "CopyObject", Code: "SlowDown", Status: 503, Times: 3})
 	if err := run(map[string]any{"bucket": "docs-bucket", "keys": []any{"public/a.md"}, "since": recT0.Add(time.Minute).Format(time.RFC3339)}); err != nil {
 		t.Errorf("throttled restore: %v", err)
+	}
+}
+
+// An attempt that wrote and then died hands its checkpoint to the next:
+// the next finds the work done, makes no call, and still reports what
+// the step changed against the state before the first attempt.
+func TestRecoveryRetriedAttemptsReportTheFirstAttemptsChange(t *testing.T) {
+	srv, fake, agents, r := newRecoveryTest(t)
+	since := recT0.Add(30 * time.Minute).Format(time.RFC3339)
+	poisoned := fake.Versions("docs-bucket", "public/a.md")[0]
+
+	restoreIn := bedrockInput("restore", map[string]any{"bucket": "docs-bucket", "keys": []any{"public/a.md"}, "since": since})
+	first := mustRun(t, act(r, ActionRestoreChangedObjects), restoreIn)
+	restoreIn.Checkpoint = json.RawMessage(`{"public/a.md":{"latest_version_id":"` + poisoned.VersionID + `","latest_etag":` + strconv.Quote(poisoned.ETag) +
+		`,"latest_delete_marker":false,"latest_size":` + strconv.FormatInt(poisoned.Size, 10) + `}}`)
+	srv.ResetCalls()
+	retried := mustRun(t, act(r, ActionRestoreChangedObjects), restoreIn)
+	item := retried.Output["restored"].([]any)[0].(map[string]any)
+	if !retried.Changed || len(mutatingOps(srv)) != 0 || item["replaced_version_id"] != poisoned.VersionID ||
+		item["new_version_id"] != first.Output["restored"].([]any)[0].(map[string]any)["new_version_id"] {
+		t.Errorf("retried restore %+v, calls %v", retried, mutatingOps(srv))
+	}
+
+	delIn := bedrockInput("delete-documents", map[string]any{"knowledge_base_id": testKBID, "data_source_id": testDSID, "documents": []any{docA}})
+	mustRun(t, act(r, ActionDeleteKnowledgeBaseDocuments), delIn)
+	delIn.Checkpoint = json.RawMessage(`{"` + docA + `":"INDEXED"}`)
+	srv.ResetCalls()
+	again := mustRun(t, act(r, ActionDeleteKnowledgeBaseDocuments), delIn)
+	if !again.Changed || len(mutatingOps(srv)) != 0 || len(again.Output["deleted"].([]any)) != 1 {
+		t.Errorf("retried delete %+v, calls %v", again, mutatingOps(srv))
+	}
+	if _, ok := agents.Documents(testKBID, testDSID)[docA]; ok {
+		t.Error("a.md is back in the index")
 	}
 }
