@@ -341,6 +341,19 @@ func TestLoopbackOnlyForUnauthenticatedPorts(t *testing.T) {
 	}
 }
 
+// Workers serve /metrics only when told where (two on one host would
+// fight over a default port); serve has it on its HTTP address.
+func TestWorkersServeMetricsInsideTheComposeNetwork(t *testing.T) {
+	p := loadValid(t)
+	w := service(t, p, "quench-worker")
+	if v := env(w, "QUENCH_METRICS_LISTEN"); v != ":9090" {
+		t.Errorf("quench-worker QUENCH_METRICS_LISTEN = %q, want \":9090\"", v)
+	}
+	if len(w.Ports) != 0 {
+		t.Errorf("quench-worker publishes %+v; /metrics has no authentication", w.Ports)
+	}
+}
+
 func TestSlackSecretsAreMountedAndNamedByFileVariables(t *testing.T) {
 	p := loadValid(t)
 	want := map[string][]string{
