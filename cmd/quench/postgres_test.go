@@ -260,12 +260,20 @@ func testPostgres(t *testing.T) *devserver.SQLStores {
 	if err != nil {
 		t.Fatalf("%s: %v", postgresEnv, err)
 	}
+	// The plugin's own error for a server that is not there says only
+	// "no usable database connection found".
+	conn, err := net.DialTimeout("tcp", base.ConnectAddr, 5*time.Second)
+	if err != nil {
+		t.Skipf("PostgreSQL at %s is not reachable: %v; %s", base.ConnectAddr, err, how)
+	}
+	_ = conn.Close()
 	admin, err := tsql.NewSQLAdminDB(sqlplugin.DbKindUnknown, base, resolver.NewNoopResolver(), log.NewNoopLogger(), metrics.NoopMetricsHandler)
 	if err == nil {
 		err = admin.Exec("SELECT 1") // the handle connects lazily
 	}
 	if err != nil {
-		t.Skipf("PostgreSQL at %s is not reachable: %v; %s", base.ConnectAddr, err, how)
+		// There, but not for this user: the variable is wrong, not absent.
+		t.Fatalf("%s: PostgreSQL at %s did not let %s in to database %s (wrong password, no such user or database?): %v", postgresEnv, base.ConnectAddr, base.User, base.DatabaseName, err)
 	}
 	t.Cleanup(func() { _ = admin.Close() })
 
