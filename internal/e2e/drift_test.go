@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/quenchhq/quench/activities"
+	"github.com/quenchhq/quench/internal/incidents"
 	"github.com/quenchhq/quench/internal/slackapp"
 	"github.com/quenchhq/quench/internal/testing/awsfake"
 	"github.com/quenchhq/quench/internal/testing/slackfake"
@@ -281,4 +284,48 @@ func TestDriftWatch(t *testing.T) {
 		w.checkContained(t, id, "after the approved re-apply")
 		w.rollbackExactly(t, id, before)
 	})
+}
+
+// driftHistoryRunbook holds one record under a one-second watch.
+const driftHistoryRunbook = `apiVersion: quench/v1
+kind: Runbook
+metadata: {name: drift-history, severity: high}
+watch: {interval: 1s, on_drift: reapply}
+steps:
+  - {id: hold, action: core.record, with: {key: k1, value: a}}
+`
+
+// TestRecordDriftHistory records workflows/testdata/histories/drift-reapply.json
+// (with -record-history): an incident whose watch finds drift, re-applies
+// and rolls back, so the replay test proves the watch's commands
+// (version marker, timers, dry runs, re-apply) replay deterministically.
+func TestRecordDriftHistory(t *testing.T) {
+	if !*recordHistory {
+		t.Skip("pass -record-history to re-record workflows/testdata/histories/")
+	}
+	srv := startServer(t, t.TempDir(), 0)
+	defer srv.Stop()
+	c := dial(t, srv.FrontendAddress())
+	defer c.Close()
+	records, _ := activities.NewRecordStore("")
+	w := startWorker(t, c, records)
+	defer w.w.Stop()
+	inc := incidents.New(c, contract.DefaultTaskQueue)
+	ctx := context.Background()
+	id := "replay-drift"
+	if _, err := inc.Start(ctx, contract.IncidentInput{ID: id, Runbook: load(t, w.reg, driftHistoryRunbook), Source: "cli", Requester: "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, inc, id, "contained", func(st contract.Status) bool { return st.State == contract.StateContained })
+	if err := records.Put(id+"/k1", "tampered"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "drift re-applied", func() bool {
+		ev, err := inc.Timeline(ctx, id)
+		return err == nil && len(eventsOf(ev, contract.EventDriftReapplied)) == 1
+	})
+	if err := inc.Resolve(ctx, id, contract.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
+		t.Fatal(err)
+	}
+	writeHistory(t, c, id, filepath.Join("..", "..", "workflows", "testdata", "histories", "drift-reapply.json"))
 }

@@ -87,7 +87,14 @@ func recordApprovalRollback(t *testing.T, out string, cdc *codec.Codec) {
 	if err := inc.Resolve(ctx, "replay-1", contract.ResolveRequest{Actor: "alice", Mode: "rollback"}); err != nil {
 		t.Fatal(err)
 	}
-	iter := c.GetWorkflowHistory(ctx, "replay-1", "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	writeHistory(t, c, "replay-1", out)
+}
+
+// writeHistory writes the whole history of workflow id to out as JSON, the
+// form the replay test reads.
+func writeHistory(t *testing.T, c client.Client, id, out string) {
+	t.Helper()
+	iter := c.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}
 	for iter.HasNext() {
 		ev, err := iter.Next()
