@@ -44,6 +44,9 @@ const driftVersion = "drift-watch"
 // changed a drifted resource.
 const lookupEventsAction = "cloudtrail.lookup_events"
 
+// maxLookupWindow is how far back CloudTrail's event history goes.
+const maxLookupWindow = 90 * 24 * time.Hour
+
 // watchState is the drift watch's part of the carried state.
 type watchState struct {
 	// Next is when the next check is due; zero while nothing is watched.
@@ -377,7 +380,7 @@ func (s *incident) whoChanged(ctx workflow.Context, i int, args map[string]any) 
 	if f := s.Steps[i].Finished; f != nil && f.After(since) {
 		since = *f
 	}
-	window := workflow.Now(ctx).Sub(since).Truncate(time.Second) + time.Minute
+	window := min(workflow.Now(ctx).Sub(since).Truncate(time.Second)+time.Minute, maxLookupWindow)
 	in := contract.ActionInput{Incident: s.ref(), Step: s.Steps[i].ID, Args: map[string]any{"resource_name": resource, "window": window.String(), "max_events": 50}}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
 	var res contract.ActionResult

@@ -319,3 +319,49 @@ func TestDriftWatchSurvivesContinueAsNew(t *testing.T) {
 		t.Errorf("rollback left k1 = %v", v)
 	}
 }
+
+// An ask while the runbook's own approval is pending waits for it (there
+// is one pending approval at a time) and is asked at the first check once
+// contained; resolving while it is pending denies it, re-applies nothing
+// and rolls back to the state before the incident.
+func TestDriftAskWaitsForPendingApprovalAndResolveEndsIt(t *testing.T) {
+	h := newHarness(t)
+	rb := h.runbook(strings.Replace(approvalYAML("1"), "on_resolve: rollback", "on_resolve: rollback\nwatch: {interval: 2m, on_drift: ask}", 1))
+	var approve, resolve updateResult
+	h.at(time.Minute, func() {
+		if err := h.records.Put("inc-1/before/chatbot", 99); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h.at(150*time.Second, func() {
+		ev := h.timeline()
+		if !hasEvent(ev, contract.EventDriftDetected, "record-before", "found value=99") || !hasEvent(ev, contract.EventNote, "record-before", "once the pending approval is decided") {
+			t.Errorf("drift while the gate is pending: %+v", ev)
+		}
+		if p := h.status().PendingApproval; p == nil || p.Step != "gate" {
+			t.Errorf("the drift ask displaced the pending gate: %+v", p)
+		}
+		h.update(contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}, &approve)
+	})
+	h.at(6*time.Minute, func() {
+		st := h.status()
+		if st.State != contract.StateContained || st.PendingApproval == nil || st.PendingApproval.Step != "record-before-drift" {
+			t.Fatalf("deferred ask: state %s pending %+v", st.State, st.PendingApproval)
+		}
+		if n := len(driftEvents(h.timeline())); n != 1 {
+			t.Errorf("drift_detected %d times, want once", n)
+		}
+		h.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice", Mode: "rollback"}, &resolve)
+	})
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, map[string]any{"target": "chatbot"}))
+	st := h.result()
+	if resolve.err != nil || st.State != contract.StateRolledBack {
+		t.Fatalf("final state %s (%v)", st.State, resolve.err)
+	}
+	if hasEvent(h.timeline(), contract.EventDriftReapplied, "", "") {
+		t.Error("re-applied without an approval")
+	}
+	if n := len(h.records.Keys()); n != 0 {
+		t.Errorf("rollback left records: %v", h.records.Snapshot())
+	}
+}
