@@ -120,7 +120,7 @@ func (s *incident) startWatch(ctx workflow.Context) {
 		// A drift approval pending when the previous run continued as new
 		// is waited on again (awaitApproval does not ask twice).
 		if p := s.Pending; p != nil && p.Decision == "" {
-			if i := s.stepIndex(strings.TrimSuffix(p.Step, driftSuffix)); i >= 0 && p.Step == driftApprovalID(s.Steps[i].ID) {
+			if i := s.stepIndex(strings.TrimSuffix(p.Step, driftSuffix)); i >= 0 && p.Step == driftApprovalID(s.Steps[i].ID) && s.stepIndex(p.Step) < 0 {
 				s.askReapply(ctx, i, p.Message)
 			}
 		}

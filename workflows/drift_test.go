@@ -365,3 +365,53 @@ func TestDriftAskWaitsForPendingApprovalAndResolveEndsIt(t *testing.T) {
 		t.Errorf("rollback left records: %v", h.records.Snapshot())
 	}
 }
+
+// A drift approval pending when the run continues as new is waited on by
+// the next run without asking again; approving it there re-applies.
+func TestDriftAskSurvivesContinueAsNew(t *testing.T) {
+	h := newHarness(t)
+	rb := h.runbook(driftRunbook("watch: {interval: 5m, on_drift: ask}"))
+	var at time.Time
+	h.at(time.Minute, func() { h.tamper("tampered") })
+	h.at(6*time.Minute, func() {
+		if p := h.status().PendingApproval; p == nil || p.Step != "one-drift" {
+			t.Fatalf("no drift ask before continue-as-new: %+v", p)
+		}
+		at = h.env.Now()
+		h.growHistory()
+	})
+	h.at(6*time.Minute+time.Second, func() {
+		h.env.SignalWorkflow(contract.SignalAlert, contract.AlertSignal{Source: "generic", Name: "Spike", Status: "firing"})
+	})
+	h.env.ExecuteWorkflow(contract.IncidentWorkflow, input(rb, nil))
+	next := h.continuedInput()
+
+	h2 := h.nextHarness()
+	h2.env.SetStartTime(at)
+	var approve, resolve updateResult
+	h2.at(30*time.Second, func() {
+		if p := h2.status().PendingApproval; p == nil || p.Step != "one-drift" {
+			t.Fatalf("the next run lost the drift ask: %+v", p)
+		}
+		h2.update(contract.UpdateApprove, contract.Decision{Actor: "alice", Via: "cli"}, &approve)
+	})
+	h2.at(time.Minute, func() {
+		if v, _ := h2.records.Get("inc-1/k1"); v != "a" {
+			t.Errorf("approved in the next run, k1 = %v, want a", v)
+		}
+		h2.update(contract.UpdateResolve, contract.ResolveRequest{Actor: "alice", Mode: "rollback"}, &resolve)
+	})
+	h2.env.ExecuteWorkflow(contract.IncidentWorkflow, next)
+	if st := h2.result(); st.State != contract.StateRolledBack || approve.err != nil || approve.rejected != nil {
+		t.Fatalf("final state %s; approve %v %v", st.State, approve.rejected, approve.err)
+	}
+	if len(h2.notes.requests) != 0 {
+		t.Errorf("the next run asked again: %+v", h2.notes.requests)
+	}
+	if n := countEvents(h2.timeline(), contract.EventDriftDetected); n != 1 {
+		t.Errorf("drift_detected %d times across runs, want once", n)
+	}
+	if v, ok := h2.records.Get("inc-1/k1"); ok {
+		t.Errorf("rollback left k1 = %v", v)
+	}
+}
