@@ -6,6 +6,8 @@
 //	                  │ actions run as activities named after the action
 //	                  ▼
 //	contained (changes held) ──resolve──▶ rollback (undo stack, newest first) ─▶ closed
+//	    └─ drift watch: every watch interval, a dry run of each held step;
+//	       drift ─▶ drift_detected, then reapply │ ask │ record (drift.go)
 //
 // Every waiting state (approval, escalation, wait step, contained, failed
 // but open) continues as new when history grows, carrying the whole state,
