@@ -141,6 +141,12 @@ func (s *incident) startWatch(ctx workflow.Context) {
 					continue
 				}
 			}
+			if s.canContinueAsNew(ctx) {
+				// The run is about to continue as new: the next run checks
+				// (Next is carried), none starts a check that would be cut off.
+				_ = workflow.Await(ctx, func() bool { return !s.canContinueAsNew(ctx) })
+				continue
+			}
 			s.checkHeld(ctx)
 			w.Next = workflow.Now(ctx).Add(interval)
 		}
@@ -219,6 +225,9 @@ func (s *incident) checkStep(ctx workflow.Context, i int) {
 		return
 	}
 	delete(w.Unreadable, step.ID)
+	if !s.watching() { // resolve or cancel began during the read
+		return
+	}
 	target := s.driftTarget(i, args)
 	if !res.Changed {
 		if _, was := w.Drifted[step.ID]; was {
@@ -302,7 +311,7 @@ func driftApprovalID(step string) string { return step + driftSuffix }
 // canAsk is true when a drift approval can be requested now: the incident
 // is contained and no other approval is pending (there is one at a time).
 func (s *incident) canAsk() bool {
-	return !s.watch.asking && s.State == contract.StateContained && (s.Pending == nil || s.Pending.Decision != "")
+	return s.watching() && !s.watch.asking && s.State == contract.StateContained && (s.Pending == nil || s.Pending.Decision != "")
 }
 
 func (s *incident) driftAskMessage(i int, d *contract.Drift) string {
