@@ -33,7 +33,7 @@ func NewTargets(c client.Client, taskQueue string) *Targets {
 // the workflow that keeps it.
 func (t *Targets) Acquire(ctx context.Context, req contract.TargetAcquire) (contract.TargetAcquired, error) {
 	start := t.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       contract.TargetWorkflowID(req.Key),
+		ID:                       contract.TargetWorkflowID(t.taskQueue, req.Key),
 		TaskQueue:                t.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, contract.TargetWorkflow, contract.TargetInput{Key: req.Key})
@@ -78,7 +78,7 @@ func (t *Targets) Release(ctx context.Context, req contract.TargetRelease) (cont
 
 func (t *Targets) update(ctx context.Context, key, name string, arg, result any) error {
 	h, err := t.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: contract.TargetWorkflowID(key), UpdateName: name, Args: []any{arg},
+		WorkflowID: contract.TargetWorkflowID(t.taskQueue, key), UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {

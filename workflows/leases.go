@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -313,7 +312,7 @@ func (s *incident) rollbackLease(ctx workflow.Context, l *contract.HeldLease, ow
 		if !res.Last && !res.NotHeld {
 			later := "the original state"
 			if res.Original != nil {
-				later = describeUndo(*res.Original)
+				later = contract.DescribeUndo(*res.Original)
 			}
 			s.event(ctx, contract.EventRollbackDeferred, l.Step, "", fmt.Sprintf("%s stays as contained: still held by incident %s; restored (%s) when %s resolves",
 				describeTarget(l.Target), strings.Join(res.StillHeldBy, ", "), later, plural(len(res.StillHeldBy), "that one", "the last of them")))
@@ -354,20 +353,6 @@ func describeTarget(key string) string {
 		return key
 	}
 	return fmt.Sprintf("%s of %s %s", attr, parts[0], parts[3])
-}
-
-// describeUndo says what an undo record sets: its action and arguments.
-func describeUndo(u contract.UndoRecord) string {
-	keys := make([]string, 0, len(u.Args))
-	for k := range u.Args {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	args := make([]string, 0, len(keys))
-	for _, k := range keys {
-		args = append(args, fmt.Sprintf("%s=%v", k, u.Args[k]))
-	}
-	return strings.TrimSpace(u.Action + " " + strings.Join(args, " "))
 }
 
 func plural(n int, one, many string) string {

@@ -66,6 +66,8 @@ type incidentsAPI interface {
 	StatusOfRun(ctx context.Context, id, runID string) (contract.Status, error)
 	TimelineOfRun(ctx context.Context, id, runID string) ([]contract.Event, error)
 	List(ctx context.Context, filter string) ([]incidents.Summary, error)
+	Targets(ctx context.Context) ([]contract.TargetState, error)
+	WithHolders(ctx context.Context, st contract.Status) (contract.Status, error)
 }
 
 var _ incidentsAPI = (*incidents.Client)(nil)

@@ -20,6 +20,8 @@ type fakeIncidents struct {
 	calls  []string
 	status contract.Status
 	rows   []incidents.Summary
+
+	targets []contract.TargetState
 }
 
 func (f *fakeIncidents) record(call string) {
@@ -58,6 +60,16 @@ func (f *fakeIncidents) StatusOfRun(_ context.Context, id, runID string) (contra
 func (f *fakeIncidents) TimelineOfRun(_ context.Context, id, runID string) ([]contract.Event, error) {
 	f.record("timeline " + id + " " + runID)
 	return nil, nil
+}
+
+func (f *fakeIncidents) Targets(context.Context) ([]contract.TargetState, error) {
+	f.record("targets")
+	return f.targets, nil
+}
+
+func (f *fakeIncidents) WithHolders(_ context.Context, st contract.Status) (contract.Status, error) {
+	f.record("holders " + st.ID)
+	return st, nil
 }
 
 func (f *fakeIncidents) List(_ context.Context, filter string) ([]incidents.Summary, error) {

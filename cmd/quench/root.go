@@ -54,7 +54,7 @@ Start here:
 	root.AddCommand(
 		newCmdDev(a), newCmdWorker(a), newCmdServe(a),
 		newCmdRunbooks(a), newCmdValidate(a), newCmdActions(a),
-		newCmdRun(a), newCmdStatus(a), newCmdList(a), newCmdTimeline(a),
+		newCmdRun(a), newCmdStatus(a), newCmdList(a), newCmdTimeline(a), newCmdTargets(a),
 		newCmdDecide(a, "approve"), newCmdDecide(a, "deny"),
 		newCmdResolve(a), newCmdCancel(a), newCmdBench(a),
 		newCmdCodecServer(a), newCmdVersion(a),

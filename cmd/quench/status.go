@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,6 +50,9 @@ func (a *app) runStatus(ctx context.Context, o statusOptions) error {
 	}
 	st, err := inc.StatusOfRun(ctx, o.id, o.run)
 	if err != nil {
+		return err
+	}
+	if st, err = inc.WithHolders(ctx, st); err != nil {
 		return err
 	}
 	return a.printStatus(st, o.output)
@@ -118,7 +122,34 @@ func (a *app) printStatus(st contract.Status, o output) error {
 	if pending > 0 {
 		fmt.Fprintf(w, "\n%d change(s) held; `quench resolve %s --rollback` undoes them\n", pending, st.ID)
 	}
+	printLeases(w, st)
 	return nil
+}
+
+// printLeases lists the targets the incident holds and who else holds
+// them: a shared target is restored only when its last holder resolves.
+func printLeases(w io.Writer, st contract.Status) {
+	header := false
+	for _, l := range st.Leases {
+		if l.Released {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\ntargets held (restored when their last holder resolves; quench targets lists them all):")
+			header = true
+		}
+		var others []string
+		for _, h := range l.Holders {
+			if h.Incident != st.ID {
+				others = append(others, h.Incident)
+			}
+		}
+		line := fmt.Sprintf("  %s  step %s", l.Target, l.Step)
+		if len(others) > 0 {
+			line += "  also held by " + strings.Join(others, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 func oneLine(s string) string {

@@ -3,6 +3,9 @@ package contract
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -26,10 +29,12 @@ const (
 	ActivityTargetRelease = "quench.target.release"
 )
 
-// TargetWorkflowID is the id of the workflow that keeps key's leases:
-// stable, short and free of the characters a key may hold.
-func TargetWorkflowID(key string) string {
-	sum := sha256.Sum256([]byte(key))
+// TargetWorkflowID is the id of the workflow that keeps key's leases for
+// the quench deployment on taskQueue: stable, short and free of the
+// characters a key may hold. Leases are per deployment (task queue), like
+// everything else its workers do.
+func TargetWorkflowID(taskQueue, key string) string {
+	sum := sha256.Sum256([]byte(taskQueue + "\x00" + key))
 	return "quench-target-" + hex.EncodeToString(sum[:])[:16]
 }
 
@@ -157,4 +162,19 @@ type HeldLease struct {
 	// Holders, filled in by the CLI from the target workflow, are every
 	// incident holding the target now.
 	Holders []TargetHolder `json:"holders,omitempty"`
+}
+
+// DescribeUndo says what an undo record does: its action and arguments,
+// sorted ("lambda.restore_concurrency function_name=chat-backend prior=50").
+func DescribeUndo(u UndoRecord) string {
+	keys := make([]string, 0, len(u.Args))
+	for k := range u.Args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := []string{u.Action}
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, u.Args[k]))
+	}
+	return strings.Join(parts, " ")
 }
