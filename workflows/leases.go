@@ -282,11 +282,10 @@ func (s *incident) releaseKeeping(ctx workflow.Context) {
 			continue
 		}
 		l.Released = true
-		detail := fmt.Sprintf("released %s, left as it is", describeTarget(l.Target))
 		if len(res.StillHeldBy) > 0 {
-			detail += "; still held by incident " + strings.Join(res.StillHeldBy, ", ")
+			s.event(ctx, contract.EventNote, l.Step, "", fmt.Sprintf("released %s, left as it is; still held by incident %s, whose rollback decides what is restored",
+				describeTarget(l.Target), strings.Join(res.StillHeldBy, ", ")))
 		}
-		s.event(ctx, contract.EventNote, l.Step, "", detail)
 	}
 }
 
@@ -316,9 +315,8 @@ func (s *incident) rollbackLease(ctx workflow.Context, l *contract.HeldLease, ow
 			}
 			s.event(ctx, contract.EventRollbackDeferred, l.Step, "", fmt.Sprintf("%s stays as contained: still held by incident %s; restored (%s) when %s resolves",
 				describeTarget(l.Target), strings.Join(res.StillHeldBy, ", "), later, plural(len(res.StillHeldBy), "that one", "the last of them")))
-		} else {
-			s.event(ctx, contract.EventRollbackStep, l.Step, "", fmt.Sprintf("released %s; nothing to restore", describeTarget(l.Target)))
 		}
+		// The last holder with nothing to restore: no holder changed it.
 		return false
 	}
 	in := contract.ActionInput{Incident: s.ref(), Step: l.Step, Args: restore.Args}
