@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,8 +53,11 @@ func (a *app) runStatus(ctx context.Context, o statusOptions) error {
 	if err != nil {
 		return err
 	}
-	if st, err = inc.WithHolders(ctx, st); err != nil {
-		return err
+	// Holders live in the target workflows: asked only when there are any.
+	if slices.ContainsFunc(st.Leases, func(l contract.HeldLease) bool { return !l.Released }) {
+		if st, err = inc.WithHolders(ctx, st); err != nil {
+			return err
+		}
 	}
 	return a.printStatus(st, o.output)
 }

@@ -45,6 +45,9 @@ func (a *app) runTargets(ctx context.Context, o targetsOptions) error {
 	if err != nil {
 		return err
 	}
+	if targets == nil {
+		targets = []contract.TargetState{}
+	}
 	if o.json() {
 		return writeJSON(a.out, targets)
 	}
