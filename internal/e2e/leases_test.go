@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -190,5 +191,53 @@ func TestSharedTargetsAreRestoredOnlyWhenTheLastHolderResolves(t *testing.T) {
 				t.Errorf("targets after both resolved = %s, want none held", out)
 			}
 		})
+	}
+}
+
+const leaseHistoryRunbook = `apiVersion: quench/v1
+kind: Runbook
+metadata: {name: limit-shared, severity: high}
+steps:
+  - {id: limit, action: lambda.limit_concurrency, with: {function_name: chat-backend, reserved: 1}}
+on_resolve: rollback
+`
+
+// TestRecordLeaseHistory records, with -record-history, the histories of
+// two incidents sharing a leased Lambda: the first resolved while the
+// other holds it (release, rollback deferred), the last one restoring the
+// original (release, then the undo the release hands back). The replay
+// test proves the lease commands replay deterministically.
+func TestRecordLeaseHistory(t *testing.T) {
+	if !*recordHistory {
+		t.Skip("pass -record-history to re-record workflows/testdata/histories/")
+	}
+	srv := startServer(t, t.TempDir(), 0)
+	defer srv.Stop()
+	c := dial(t, srv.FrontendAddress())
+	defer c.Close()
+	w := newGenAIWorld(t, c, srv.FrontendAddress(), false)
+	w.lambda.AddFunction("chat-backend")
+	w.lambda.SetReservedConcurrency("chat-backend", 50)
+	ctx := context.Background()
+	rb := load(t, w.slack.reg, leaseHistoryRunbook)
+	for _, id := range []string{"replay-lease-first", "replay-lease-last"} {
+		if _, err := w.inc.Start(ctx, contract.IncidentInput{ID: id, Runbook: rb, Source: "cli", Requester: "carol"}); err != nil {
+			t.Fatal(err)
+		}
+		w.waitState(t, id, contract.StateContained)
+	}
+	dir := filepath.Join("..", "..", "workflows", "testdata", "histories")
+	for _, tc := range []struct{ id, file string }{
+		{"replay-lease-first", "lease-rollback-deferred.json"},
+		{"replay-lease-last", "lease-last-holder-restores.json"},
+	} {
+		if err := w.inc.Resolve(ctx, tc.id, contract.ResolveRequest{Actor: "carol", Mode: "rollback"}); err != nil {
+			t.Fatal(err)
+		}
+		w.waitState(t, tc.id, contract.StateRolledBack)
+		writeHistory(t, c, tc.id, filepath.Join(dir, tc.file))
+	}
+	if n, _ := w.lambda.ReservedConcurrency("chat-backend"); n != 50 {
+		t.Errorf("reserved = %d after both resolved, want 50", n)
 	}
 }
