@@ -11,23 +11,9 @@ import (
 
 // Target leases: concurrent incidents that change the same target (a
 // function's reserved concurrency, a usage plan's throttle, an access key)
-// each hold a lease on it, kept by one TargetWorkflow per target. The
-// state before the first incident's change is the one restored, and only
-// when the last holder releases.
-const (
-	// TargetWorkflow is the registered name of the per-target lease workflow.
-	TargetWorkflow = "TargetLease"
-
-	// Updates and the query of the target workflow.
-	UpdateTargetAcquire = "acquire"
-	UpdateTargetRecord  = "record"
-	UpdateTargetRelease = "release"
-	QueryTarget         = "target"
-
-	// ActivityTargetRelease releases an incident's lease (the Incident
-	// workflow calls it at resolve and cancel).
-	ActivityTargetRelease = "quench.target.release"
-)
+// each hold a lease on it, kept by one TargetWorkflow per target (its
+// names are in names.go). The state before the first incident's change is
+// the one restored, and only when the last holder releases.
 
 // TargetWorkflowID is the id of the workflow that keeps key's leases for
 // the quench deployment on taskQueue: stable, short and free of the

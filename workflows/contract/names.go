@@ -38,6 +38,22 @@ const (
 	ErrTypeInvalidRequest   = "InvalidRequest"
 )
 
+// Target leases (see leases.go).
+const (
+	// TargetWorkflow is the registered name of the per-target lease workflow.
+	TargetWorkflow = "TargetLease"
+
+	// Updates and the query of the target workflow.
+	UpdateTargetAcquire = "acquire"
+	UpdateTargetRecord  = "record"
+	UpdateTargetRelease = "release"
+	QueryTarget         = "target"
+
+	// ActivityTargetRelease releases an incident's lease (the Incident
+	// workflow calls it at resolve and cancel).
+	ActivityTargetRelease = "quench.target.release"
+)
+
 // Activity names of the notification activities the Incident workflow calls.
 // They are implemented by the Notifier (Slack when configured, log-only otherwise).
 const (
