@@ -8,7 +8,8 @@
 //	          one file per service
 //
 // plus, in this package, the notification activities and slack.notify (a
-// thin layer over internal/slackapp).
+// thin layer over internal/slackapp), and Targets (targets.go): the
+// acquire, record and release calls to the TargetLease workflows.
 //
 // Adding an action is one function with its spec in its boundary's
 // Actions method, and its test; worker.BuildRegistry adds every

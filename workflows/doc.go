@@ -1,6 +1,8 @@
 // Package workflows holds the Incident workflow: the runbook interpreter,
 // approvals (Updates with validators), the undo stack and rollback, alert
-// folding, and the status and timeline queries.
+// folding, and the status and timeline queries; and the TargetLease
+// workflow, one per shared target, that lets concurrent incidents hold the
+// same target without undoing each other (leases.go).
 //
 //	IncidentInput ─▶ steps in order: action │ approval │ notify │ wait
 //	                  │ actions run as activities named after the action
@@ -8,6 +10,8 @@
 //	contained (changes held) ──resolve──▶ rollback (undo stack, newest first) ─▶ closed
 //	    └─ drift watch: every watch interval, a dry run of each held step;
 //	       drift ─▶ drift_detected, then reapply │ ask │ record (drift.go)
+//	    └─ a leased step releases its target at resolve: the undo runs only
+//	       when no other open incident holds it (TargetLease, leases.go)
 //
 // Every waiting state (approval, escalation, wait step, contained, failed
 // but open) continues as new when history grows, carrying the whole state,
