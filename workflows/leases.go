@@ -37,7 +37,7 @@ const releasedKept = 200
 
 // TargetLease is the workflow that keeps one target's leases.
 func TargetLease(ctx workflow.Context, in contract.TargetInput) error {
-	t := &target{TargetState: contract.TargetState{Key: in.Key, Holders: []contract.TargetHolder{}}}
+	t := &target{TargetState: contract.TargetState{Key: in.Key, Holders: []contract.TargetHolder{}}, drops: map[string]int{}}
 	if in.Carry != nil {
 		t.TargetState, t.released = in.Carry.State, in.Carry.Released
 	}
@@ -73,6 +73,10 @@ func TargetLease(ctx workflow.Context, in contract.TargetInput) error {
 type target struct {
 	contract.TargetState
 	released []contract.TargetReleaseDone
+	// drops counts the drops of each incident/step, so an acquire that was
+	// waiting when its step was withdrawn does not come back as a holder.
+	// Not carried: a run continues as new only with no update waiting.
+	drops map[string]int
 }
 
 func (t *target) idle() bool { return len(t.Holders) == 0 && t.InFlight == nil }
@@ -90,7 +94,7 @@ func (t *target) register(ctx workflow.Context) error {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateTargetRelease, t.release,
-		workflow.UpdateHandlerOptions{Validator: func(req contract.TargetRelease) error { return t.check(req.Key, req.Incident, "-") }})
+		workflow.UpdateHandlerOptions{Validator: func(req contract.TargetRelease) error { return t.check(req.Key, req.Incident, "release") }})
 }
 
 // check refuses requests meant for another target or that name no holder.
@@ -108,13 +112,17 @@ func (t *target) holder(incident string) int {
 	return slices.IndexFunc(t.Holders, func(h contract.TargetHolder) bool { return h.Incident == incident })
 }
 
-func (t *target) releasedAnswer(incident string) (contract.TargetReleased, bool) {
-	for _, r := range t.released {
-		if r.Incident == incident {
-			return r.Result, true
+// releasedAnswer is the answer to the incident's latest release (an id
+// can come back: an alert that fires again after its incident closed
+// starts a new incident under the same id) and how many releases the
+// target had answered before it.
+func (t *target) releasedAnswer(incident string) (contract.TargetReleased, int, bool) {
+	for i := len(t.released) - 1; i >= 0; i-- {
+		if r := t.released[i]; r.Incident == incident {
+			return r.Result, r.Seq, true
 		}
 	}
-	return contract.TargetReleased{}, false
+	return contract.TargetReleased{}, 0, false
 }
 
 // acquire makes the incident a holder and its step the change in flight.
@@ -122,6 +130,7 @@ func (t *target) releasedAnswer(incident string) (contract.TargetReleased, bool)
 // recorded undo is always the state before any incident.
 func (t *target) acquire(ctx workflow.Context, req contract.TargetAcquire) (contract.TargetAcquired, error) {
 	var res contract.TargetAcquired
+	releasesBefore, dropsBefore := t.Releases, t.drops[req.Incident+"/"+req.Step]
 	deadline := workflow.Now(ctx).Add(contract.TargetInFlightLimit)
 	for t.InFlight != nil && t.InFlight.Incident != req.Incident {
 		res.Waited = true
@@ -136,10 +145,14 @@ func (t *target) acquire(ctx workflow.Context, req contract.TargetAcquire) (cont
 			return res, err
 		}
 	}
-	// An incident that released (resolved while this step waited) must
-	// not come back as a holder: nothing would release it again.
-	if _, gone := t.releasedAnswer(req.Incident); gone && t.holder(req.Incident) < 0 {
+	// An incident that released, or a step withdrawn, while this acquire
+	// waited (resolved or cancelled meanwhile) must not come back as a
+	// holder: nothing would release it again.
+	if _, seq, gone := t.releasedAnswer(req.Incident); gone && seq >= releasesBefore && t.holder(req.Incident) < 0 {
 		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("incident %s already released target %s", req.Incident, t.Key), contract.ErrTypeInvalidRequest, nil)
+	}
+	if t.drops[req.Incident+"/"+req.Step] != dropsBefore {
+		return res, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s of incident %s withdrew from target %s while waiting", req.Step, req.Incident, t.Key), contract.ErrTypeInvalidRequest, nil)
 	}
 	inFlight := req
 	t.InFlight = &inFlight
@@ -162,6 +175,9 @@ func (t *target) acquire(ctx workflow.Context, req contract.TargetAcquire) (cont
 // record stores a step's outcome once: a retried attempt that records
 // again changes nothing, so a target never gets a second prior state.
 func (t *target) record(ctx workflow.Context, req contract.TargetRecord) error {
+	if req.Drop {
+		t.drops[req.Incident+"/"+req.Step]++
+	}
 	if f := t.InFlight; f != nil && f.Incident == req.Incident && f.Step == req.Step {
 		t.InFlight = nil
 	}
@@ -193,7 +209,7 @@ func (t *target) record(ctx workflow.Context, req contract.TargetRecord) error {
 // release ends the incident's lease and says what to restore (see the
 // comment at the top of this file). A retried release gets the first answer.
 func (t *target) release(_ workflow.Context, req contract.TargetRelease) (contract.TargetReleased, error) {
-	if r, ok := t.releasedAnswer(req.Incident); ok && t.holder(req.Incident) < 0 {
+	if r, _, ok := t.releasedAnswer(req.Incident); ok && t.holder(req.Incident) < 0 {
 		return r, nil
 	}
 	i := t.holder(req.Incident)
@@ -224,7 +240,8 @@ func (t *target) release(_ workflow.Context, req contract.TargetRelease) (contra
 	if res.Last {
 		t.Changes = nil // the next incident's prior is the target as it is then
 	}
-	t.released = append(t.released, contract.TargetReleaseDone{Incident: req.Incident, Result: res})
+	t.released = append(t.released, contract.TargetReleaseDone{Incident: req.Incident, Result: res, Seq: t.Releases})
+	t.Releases++
 	if len(t.released) > releasedKept {
 		t.released = t.released[len(t.released)-releasedKept:]
 	}

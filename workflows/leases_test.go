@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +235,45 @@ func TestTargetLeaseAcquireStopsWaitingForAStepThatNeverRecords(t *testing.T) {
 	final := runTarget(t, steps, contract.TargetInFlightLimit+15*s)
 	if len(final.Holders) != 2 || final.InFlight != nil {
 		t.Errorf("state after B recorded = %+v; want A and B holding, nothing in flight", final)
+	}
+}
+
+// A step whose acquire was still waiting when its incident stopped it
+// (the registry withdraws it with a drop) never becomes a holder, so the
+// other incident's release is the last.
+func TestTargetLeaseWithdrawnWaitingAcquireNeverHolds(t *testing.T) {
+	s := time.Second
+	steps := []leaseStep{
+		acquire(1*s, "A", "limit"),
+		{at: 2 * s, name: contract.UpdateTargetAcquire, arg: contract.TargetAcquire{Key: leaseKey, Incident: "B", Step: "limit"},
+			check: func(t *testing.T, v any, err error) {
+				if err == nil || !strings.Contains(err.Error(), "withdrew from target") {
+					t.Errorf("B's acquire = %+v, %v; want it refused as withdrawn", v, err)
+				}
+			}},
+		{at: 3 * s, name: contract.UpdateTargetRecord, arg: contract.TargetRecord{Key: leaseKey, Incident: "B", Step: "limit", Drop: true}},
+		record(10*s, "A", "limit", setTo(50)),
+		release(20*s, "A", false, contract.TargetReleased{Last: true, Restore: setTo(50), Original: setTo(50)}),
+	}
+	final := runTarget(t, steps, 15*s)
+	if len(final.Holders) != 1 || final.Holders[0].Incident != "A" {
+		t.Errorf("holders = %+v, want A alone", final.Holders)
+	}
+}
+
+// An alert that fires again after its incident closed starts a new
+// incident under the same id: it leases the target afresh, and its prior
+// is the target as it is then.
+func TestTargetLeaseSameIncidentIDCanHoldAgainAfterReleasing(t *testing.T) {
+	m := time.Minute
+	steps := []leaseStep{
+		acquire(1*m, "A", "limit"), record(2*m, "A", "limit", setTo(50)),
+		release(3*m, "A", false, contract.TargetReleased{Last: true, Restore: setTo(50), Original: setTo(50)}),
+		acquire(4*m, "A", "limit"), record(5*m, "A", "limit", setTo(40)),
+		release(7*m, "A", false, contract.TargetReleased{Last: true, Restore: setTo(40), Original: setTo(40)}),
+	}
+	final := runTarget(t, steps, 6*m)
+	if len(final.Holders) != 1 || len(final.Changes) != 1 || asJSON(t, final.Changes[0].Undo) != asJSON(t, setTo(40)) {
+		t.Errorf("state of the second lease = %+v, want A holding with one change (undo to 40)", final)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -84,20 +85,30 @@ func fillTarget(tmpl string, args map[string]any) (string, error) {
 // (waiting while another incident's change is in flight), run, record.
 // A retryable failure records nothing: the next attempt acquires again as
 // the same step, so the change stays in flight and no other incident
-// reads it as the prior state. A final failure or a dry run drops the
+// reads it as the prior state. A final failure, a dry run or an attempt
+// the incident cancelled (its step will never note the lease) drops the
 // step from the lease.
 func leased(ctx context.Context, l Leaser, key string, in contract.ActionInput, run func() (contract.ActionResult, error)) (contract.ActionResult, error) {
 	ref := contract.TargetAcquire{Key: key, Incident: in.Incident.ID, Step: in.Step}
+	drop := contract.TargetRecord{Key: key, Incident: ref.Incident, Step: ref.Step, Drop: true}
 	if _, err := l.Acquire(ctx, ref); err != nil {
+		if ctx.Err() != nil {
+			withdraw(ctx, l, drop)
+		}
 		return contract.ActionResult{}, fmt.Errorf("lease target %s: %w", key, err)
 	}
 	res, err := run()
 	rec := contract.TargetRecord{Key: key, Incident: ref.Incident, Step: ref.Step, Summary: res.Summary, Undo: res.Undo}
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// The incident stopped the step (resolve, cancel): it will not
+		// note this lease, so it must not hold the target.
+		withdraw(ctx, l, drop)
+		return res, err
 	case err != nil && !isNonRetryable(err):
 		return res, err
 	case err != nil, res.DryRun:
-		rec.Drop, rec.Undo = true, nil
+		rec = drop
 	}
 	if rerr := l.Record(ctx, rec); rerr != nil {
 		return res, errors.Join(err, fmt.Errorf("record lease of target %s: %w", key, rerr))
@@ -106,6 +117,17 @@ func leased(ctx context.Context, l Leaser, key string, in contract.ActionInput, 
 		res.Target = key
 	}
 	return res, err
+}
+
+// withdrawTimeout bounds the drop sent after the attempt was cancelled.
+const withdrawTimeout = 10 * time.Second
+
+// withdraw drops a cancelled attempt's step from the lease, best effort:
+// the attempt's own context is already done.
+func withdraw(ctx context.Context, l Leaser, drop contract.TargetRecord) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), withdrawTimeout)
+	defer cancel()
+	_ = l.Record(ctx, drop)
 }
 
 func isNonRetryable(err error) bool {

@@ -95,6 +95,7 @@ func TestRegistryLeasesTheTargetAroundTheAction(t *testing.T) {
 		res    contract.ActionResult
 		err    error
 		dryRun bool
+		cancel bool // the incident cancels the attempt while it runs
 		calls  string
 		rec    *contract.TargetRecord
 		target string
@@ -109,6 +110,8 @@ func TestRegistryLeasesTheTargetAroundTheAction(t *testing.T) {
 			calls: "acquire K inc-1/limit; run; record", rec: &contract.TargetRecord{Drop: true}},
 		{name: "a forced dry run drops the step", res: contract.ActionResult{DryRun: true, Undo: undo},
 			calls: "acquire K inc-1/limit; run; record", rec: &contract.TargetRecord{Drop: true}},
+		{name: "an attempt the incident cancelled withdraws the step", cancel: true, err: context.Canceled,
+			calls: "acquire K inc-1/limit; run; record", rec: &contract.TargetRecord{Drop: true}},
 		{name: "an incident's dry run takes no lease", dryRun: true, res: contract.ActionResult{DryRun: true},
 			calls: "run"},
 	} {
@@ -116,12 +119,17 @@ func TestRegistryLeasesTheTargetAroundTheAction(t *testing.T) {
 			l := &fakeLeaser{}
 			reg := action.NewRegistry()
 			reg.SetLeaser(l)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 			reg.Register(action.Action{Spec: leasedSpec, Run: func(context.Context, contract.ActionInput) (contract.ActionResult, error) {
 				l.log("run")
+				if tc.cancel {
+					cancel()
+				}
 				return tc.res, tc.err
 			}})
 			run, _ := reg.Activity("test.limit")
-			res, err := run(context.Background(), contract.ActionInput{Incident: contract.IncidentRef{ID: "inc-1"}, Step: "limit",
+			res, err := run(ctx, contract.ActionInput{Incident: contract.IncidentRef{ID: "inc-1"}, Step: "limit",
 				Args: map[string]any{"function_name": "chat-backend"}, DryRun: tc.dryRun})
 			if (err != nil) != (tc.err != nil) {
 				t.Fatalf("err = %v, want %v", err, tc.err)

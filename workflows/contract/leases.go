@@ -47,6 +47,8 @@ type TargetCarry struct {
 type TargetReleaseDone struct {
 	Incident string         `json:"incident"`
 	Result   TargetReleased `json:"result"`
+	// Seq is how many releases were answered before this one.
+	Seq int `json:"seq"`
 }
 
 // TargetAcquire asks for a lease on Key for one step of an incident.
@@ -116,6 +118,8 @@ type TargetState struct {
 	// restores the state before any incident.
 	Changes  []TargetChange `json:"changes,omitempty"`
 	InFlight *TargetAcquire `json:"in_flight,omitempty"`
+	// Releases counts the releases answered since the workflow started.
+	Releases int `json:"releases"`
 }
 
 // TargetHolder is one incident holding the target.
