@@ -275,6 +275,10 @@ type ActionSpec struct {
 	Mutating    bool      `json:"mutating"`
 	// UndoOnly actions exist to undo another action; runbooks cannot name them.
 	UndoOnly bool `json:"undo_only,omitempty"`
+	// KeptOnRollback mutating actions are not undone when the incident is
+	// rolled back, by design (a restore of a control the incident found
+	// broken): they return no undo record, and their description says why.
+	KeptOnRollback bool `json:"kept_on_rollback,omitempty"`
 	// Target, on a mutating action, names the shared thing it changes, so
 	// concurrent incidents lease it instead of undoing each other.
 	Target *TargetSpec `json:"target,omitempty"`

@@ -150,7 +150,7 @@ func (b *BedrockActions) Actions() []action.Action {
 				{Name: "guardrail_id", Type: "string", Required: true, Description: "the guardrail's id or ARN"},
 				{Name: "draft", Type: "map", Required: true, Description: "the DRAFT as it was, in UpdateGuardrail form"},
 			}}, b.RestoreGuardrail),
-		action.New(runbooks.ActionSpec{Name: ActionRevertGuardrailDraft, Mutating: true,
+		action.New(runbooks.ActionSpec{Name: ActionRevertGuardrailDraft, Mutating: true, KeptOnRollback: true,
 			Description: "Put a guardrail's DRAFT back to the policies of a published version (the newest one, or the newest published before a time, or a given one) after the DRAFT was weakened by UpdateGuardrail. " +
 				"Published versions are immutable, so they are the known-good record. Not undone on rollback, by design: the restored policies stay.",
 			Args: []runbooks.ArgSpec{
@@ -166,7 +166,7 @@ func (b *BedrockActions) Actions() []action.Action {
 				{Name: "data_source_id", Type: "string", Description: "data source of knowledge_base_id to describe"},
 				{Name: "guardrail_id", Type: "string", Description: "guardrail whose DRAFT to describe"},
 			}}, b.Snapshot),
-		action.New(runbooks.ActionSpec{Name: ActionRestoreInvocationLogging, Mutating: true,
+		action.New(runbooks.ActionSpec{Name: ActionRestoreInvocationLogging, Mutating: true, KeptOnRollback: true,
 			Description: "Put the account's model invocation logging configuration back to a known-good one (PutModelInvocationLoggingConfiguration), after it was deleted or changed. " +
 				"Not undone on rollback, by design: the restored logging stays on.",
 			Args: []runbooks.ArgSpec{

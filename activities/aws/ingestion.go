@@ -73,16 +73,16 @@ func (r *RecoveryActions) Actions() []action.Action {
 		{Name: "data_source_id", Type: "string", Required: true, Description: "its data source"},
 	}
 	return []action.Action{
-		action.New(runbooks.ActionSpec{Name: ActionDeleteKnowledgeBaseDocuments, Mutating: true,
+		action.New(runbooks.ActionSpec{Name: ActionDeleteKnowledgeBaseDocuments, Mutating: true, KeptOnRollback: true,
 			Description: "Delete documents from a knowledge base's index (DeleteKnowledgeBaseDocuments) and wait until they are gone; only S3 and CUSTOM data sources support it. " +
 				"Not undone on rollback, by design: the S3 objects stay in the bucket, and the next sync indexes what the bucket then holds.",
 			Args: append(slices.Clone(dsArgs),
 				runbooks.ArgSpec{Name: "documents", Type: "list", Required: true, Description: "s3:// URIs in the data source's bucket (S3 data sources) or document ids (CUSTOM), at most 100"})}, r.DeleteKnowledgeBaseDocuments),
-		action.New(runbooks.ActionSpec{Name: ActionSyncDataSource, Mutating: true,
+		action.New(runbooks.ActionSpec{Name: ActionSyncDataSource, Mutating: true, KeptOnRollback: true,
 			Description: "Start one ingestion job of a data source (idempotent: a retried step finds or restarts the same job) and wait until it is COMPLETE; FAILED or STOPPED fails the step with the job's reasons. " +
 				"Not undone on rollback: a sync is not reversible.",
 			Args: dsArgs}, r.SyncDataSource),
-		action.New(runbooks.ActionSpec{Name: ActionRestoreChangedObjects, Mutating: true,
+		action.New(runbooks.ActionSpec{Name: ActionRestoreChangedObjects, Mutating: true, KeptOnRollback: true,
 			Description: "Restore each chosen object to the version that was current at `since` (CopyObject from that version); a key that did not exist then is left alone and reported. " +
 				"Not undone on rollback, by design: the restored objects stay, and the versions they replaced remain in their history.",
 			Args: []runbooks.ArgSpec{

@@ -111,7 +111,8 @@ func (a *S3Actions) Actions() []action.Action {
 			Name: ActionRestoreObjectVersion,
 			Description: "Make a prior version of an object current again by copying it over the key (CopyObject from the version, keeping its metadata and storage class). " +
 				"Not undone on rollback, by design: the restored object stays, and the version it replaced remains in the object's history. Run it behind an approval.",
-			Mutating: true,
+			Mutating:       true,
+			KeptOnRollback: true,
 			Args: []runbooks.ArgSpec{
 				{Name: "bucket", Type: "string", Required: true, Description: "bucket name"},
 				{Name: "key", Type: "string", Required: true, Description: "object key"},

@@ -34,7 +34,10 @@ func (a *app) runActions(ctx context.Context, o actionsOptions) error {
 	}
 	for _, s := range specs {
 		tags := []string{}
-		if s.Mutating {
+		switch {
+		case s.Mutating && s.KeptOnRollback:
+			tags = append(tags, "mutating, kept on rollback by design")
+		case s.Mutating:
 			tags = append(tags, "mutating, undone on rollback")
 		}
 		if s.UndoOnly {
