@@ -191,9 +191,11 @@ func TestDriftWatch(t *testing.T) {
 		before := startDrift(t, w, id, "watch: {interval: 2s, on_drift: reapply}")
 		ct := awsfake.RegisterCloudTrail(w.aws)
 		a := newAttacker(w)
-		a.reenableKey(t)
+		// The trail has the event before the key changes: a watch firing
+		// in between would report the drift, once, with no one to name.
 		ct.AddEvents(awsfake.TrailEvent{Name: "UpdateAccessKey", Source: "iam.amazonaws.com", Time: time.Now(), SourceIP: attackerIP,
 			Username: "mallory", IdentityType: "IAMUser", Resources: []awsfake.TrailResource{{Type: "AWS::IAM::AccessKey", Name: "AKIAIOSFODNN7EXAMPLE"}}})
+		a.reenableKey(t)
 		a.raiseConcurrency(t)
 		a.deleteDeny(t, id)
 
