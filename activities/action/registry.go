@@ -79,9 +79,10 @@ type Registry struct {
 }
 
 // Observer sees every attempt of every action as Activity runs it: the
-// action's name, how long the attempt took and the error it returned (nil
-// on success). The worker's metrics (internal/metrics) are one.
-type Observer func(action string, took time.Duration, err error)
+// action's name, whether it was a dry run (an approval's plan, a drift
+// check, a dry-run incident), how long the attempt took and the error it
+// returned (nil on success). The worker's metrics (internal/metrics) are one.
+type Observer func(action string, dryRun bool, took time.Duration, err error)
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
@@ -159,7 +160,7 @@ func (r *Registry) Activity(name string) (Func, bool) {
 	}
 	return func(ctx context.Context, in contract.ActionInput) (res contract.ActionResult, err error) {
 		if observe != nil {
-			defer func(began time.Time) { observe(name, time.Since(began), err) }(time.Now())
+			defer func(began time.Time) { observe(name, in.DryRun, time.Since(began), err) }(time.Now())
 		}
 		ctx, k := startKeeper(ctx, in.Checkpoint, interval, in.DryRun)
 		defer k.stop()

@@ -128,7 +128,7 @@ func TestRegistryObserverSeesEveryAttemptAndItsError(t *testing.T) {
 		typ    string
 	}
 	var got []seen
-	reg.SetObserver(func(name string, took time.Duration, err error) {
+	reg.SetObserver(func(name string, _ bool, took time.Duration, err error) {
 		if took <= 0 {
 			t.Errorf("attempt of %s took %s", name, took)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,14 +41,14 @@ func New() (*Metrics, error) {
 		reg: reg,
 		stepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "quench_step_duration_seconds",
-			Help: "Duration of action step attempts (one per activity attempt, failed ones included), by action.",
+			Help: "Duration of action step attempts (one per activity attempt, failed ones included), by action and dry_run (true: an approval's plan, a drift check or a dry-run incident; false: a real change).",
 			// Actions poll for IAM's eventual consistency: seconds to minutes.
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
-		}, []string{"action"}),
+		}, []string{"action", "dry_run"}),
 		stepFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quench_step_failures_total",
-			Help: "Failed action step attempts, by action and error type (AccessDenied, NotFound, ValidationFailed, InvalidArgument, Conflict, ActionFailed, SlackRateLimited, Canceled, Error for a retryable failure without a type).",
-		}, []string{"action", "type"}),
+			Help: "Failed action step attempts, by action, dry_run and error type (AccessDenied, NotFound, ValidationFailed, InvalidArgument, Conflict, ActionFailed, SlackRateLimited, Canceled, Error for a retryable failure without a type).",
+		}, []string{"action", "dry_run", "type"}),
 		alertsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quench_alerts_received_total",
 			Help: "Alerts parsed from authenticated, well-formed alert requests, by source endpoint.",
@@ -131,13 +132,14 @@ func (m *Metrics) TemporalHandler() client.MetricsHandler {
 
 // ObserveStep records one attempt of an action step: its duration and,
 // when it failed, its error type. It is action.Registry's observer.
-func (m *Metrics) ObserveStep(action string, took time.Duration, err error) {
+func (m *Metrics) ObserveStep(action string, dryRun bool, took time.Duration, err error) {
 	if m == nil {
 		return
 	}
-	m.stepDuration.WithLabelValues(action).Observe(took.Seconds())
+	dry := strconv.FormatBool(dryRun)
+	m.stepDuration.WithLabelValues(action, dry).Observe(took.Seconds())
 	if err != nil {
-		m.stepFailures.WithLabelValues(action, failureType(err)).Inc()
+		m.stepFailures.WithLabelValues(action, dry, failureType(err)).Inc()
 	}
 }
 

@@ -259,7 +259,7 @@ func TestNilMetricsDoNothing(t *testing.T) {
 	var m *metrics.Metrics
 	m.AlertsReceived("generic", 1)
 	m.AlertRequestRefused("generic", 401)
-	m.ObserveStep("iam.deny_role_actions", time.Second, errors.New("x"))
+	m.ObserveStep("iam.deny_role_actions", false, time.Second, errors.New("x"))
 	m.WatchIncidents(t.Context(), nil, 0, nil)
 	if m.TemporalHandler() != nil {
 		t.Error("nil metrics give a Temporal handler")
