@@ -61,8 +61,8 @@ Closed incidents stay readable (status, timeline, list) for --retention,
 30 days by default, then Temporal deletes them.
 
 The Temporal Web UI is served on 127.0.0.1, on --ui-port (default: the
-temporal port + 1000, 8233, as temporal server start-dev does); --headless
-serves none. With QUENCH_CODEC_KEYS set, the HTTP endpoints also serve the
+temporal port + 1000, 8233, as temporal server start-dev does; a free port
+when --temporal-port is 0); --headless serves none. With QUENCH_CODEC_KEYS set, the HTTP endpoints also serve the
 codec route (/codec/decode, /codec/encode, as quench codec-server does) for
 the UI and the temporal CLI: it needs QUENCH_CODEC_AUTH_TOKEN, or a token
 made for this run and printed, and browsers may call it from the UI only.

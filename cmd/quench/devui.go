@@ -156,10 +156,25 @@ func browserURL(addr string) string {
 
 // devUIPort is the UI's port, 0 with --headless.
 func devUIPort(o devOptions, frontendAddr string) (int, error) {
-	if o.headless {
+	switch {
+	case o.headless:
 		return 0, nil
+	case o.temporalPort == 0 && o.uiPort == 0:
+		// A random temporal port's + 1000 is as likely to be taken as any
+		// other: the UI gets a free port of its own, printed on the ready line.
+		return freeLoopbackPort()
 	}
 	return uiPortFor(o.uiPort, frontendAddr)
+}
+
+// freeLoopbackPort is a port nothing listens on at 127.0.0.1 right now.
+func freeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port for the Temporal UI: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // uiOrigin is the origin of the UI on port, "" for none.

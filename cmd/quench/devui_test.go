@@ -48,8 +48,10 @@ func TestDevServesUIAndCodecRoute(t *testing.T) {
 	}
 	frontend, httpURL, ui := m[1], m[2], m[3]
 	endpoint, token := cm[1], cm[2]
-	if want := "http://127.0.0.1:" + strconv.Itoa(portOf(t, frontend)+1000); ui != want {
-		t.Errorf("ui at %s, want %s (the temporal port + 1000)", ui, want)
+	// A random temporal port gives the UI a free port of its own (its
+	// + 1000 may be taken); a fixed one gives + 1000 (TestDevUIPortDefaults).
+	if !strings.HasPrefix(ui, "http://127.0.0.1:") || portOf(t, strings.TrimPrefix(ui, "http://")) == portOf(t, frontend) {
+		t.Errorf("ui at %s, want http://127.0.0.1:<a port of its own> (temporal at %s)", ui, frontend)
 	}
 	if endpoint != httpURL+"/codec" || len(token) != 32 {
 		t.Errorf("codec endpoint %s token %q, want %s/codec and a 32-hex-digit token made for this run", endpoint, token, httpURL)
@@ -264,4 +266,37 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatalf("GET %s: %d %.300s", url, resp.StatusCode, body)
 	}
 	decodeJSON(t, body, v)
+}
+
+// The UI's port: --ui-port when given; the temporal port + 1000 for a fixed
+// temporal port, as temporal server start-dev does; a free port for a
+// random one; none when headless.
+func TestDevUIPortDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    devOptions
+		want int // -1: any free port
+	}{
+		{"fixed temporal port", devOptions{temporalPort: 7233}, 8233},
+		{"--ui-port wins", devOptions{temporalPort: 7233, uiPort: 9000}, 9000},
+		{"random temporal port", devOptions{temporalPort: 0}, -1},
+		{"headless", devOptions{temporalPort: 7233, headless: true}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			frontend := tt.o.temporalPort
+			if frontend == 0 {
+				frontend = 41000 // what the server picked
+			}
+			got, err := devUIPort(tt.o, "127.0.0.1:"+strconv.Itoa(frontend))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == -1 && (got <= 0 || got == 42000) || tt.want != -1 && got != tt.want {
+				t.Errorf("ui port %d, want %d", got, tt.want)
+			}
+		})
+	}
+	if _, err := devUIPort(devOptions{temporalPort: 65000}, "127.0.0.1:65000"); err == nil || !strings.Contains(err.Error(), "--ui-port") {
+		t.Errorf("temporal port 65000: %v, want an error pointing at --ui-port", err)
+	}
 }

@@ -55,7 +55,10 @@ var devReady = regexp.MustCompile(`quench dev ready: temporal (\S+) namespace \S
 // devSpec is quench dev on dataDir with the bench runbooks and routes.
 func (h *harness) devSpec(dataDir string, temporalPort, httpPort, pprofPort int) procSpec {
 	args := []string{"dev", "--data-dir", dataDir, "--temporal-port", strconv.Itoa(temporalPort),
-		"--listen", "127.0.0.1:" + strconv.Itoa(httpPort), "--routes", h.routes, "--runbooks", h.rbDir, "--log-level", "warn"}
+		"--listen", "127.0.0.1:" + strconv.Itoa(httpPort), "--routes", h.routes, "--runbooks", h.rbDir, "--log-level", "warn",
+		// The engine is measured, not the Web UI; and a derived UI port
+		// (temporal port + 1000) may be taken on a busy machine.
+		"--headless"}
 	if h.cfg.Sync != "" {
 		args = append(args, "--sync", h.cfg.Sync)
 	}
