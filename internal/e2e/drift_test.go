@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -273,15 +272,7 @@ func TestDriftWatch(t *testing.T) {
 		if s := w.iam.AccessKeyStatus("Alice", "AKIAIOSFODNN7EXAMPLE"); s != "Active" {
 			t.Errorf("re-applied before anyone approved: key %s", s)
 		}
-		approveID := ""
-		for id := range buttons(t, msg) {
-			if strings.Contains(id, "approve") {
-				approveID = id
-			}
-		}
-		if res := w.slack.click(t, msg, oncall, approveID); res.status != http.StatusOK || res.ephemeral != "" {
-			t.Fatalf("approve click answered %d %s, ephemeral %q", res.status, res.body, res.ephemeral)
-		}
+		w.clickApprove(t, msg)
 		w.slack.waitEvent(t, id, contract.EventDriftReapplied, 30*time.Second, func(e contract.Event) bool { return e.Step == "deactivate-key" })
 		w.checkContained(t, id, "after the approved re-apply")
 		w.rollbackExactly(t, id, before)

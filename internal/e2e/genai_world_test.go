@@ -200,6 +200,13 @@ func (w *genaiWorld) approve(t *testing.T, n int, wantText ...string) {
 	t.Helper()
 	msg := w.slack.request(t, n)
 	mustContain(t, "approval request "+strconv.Itoa(n), msg.Form.Get("text"), wantText...)
+	w.clickApprove(t, msg)
+}
+
+// clickApprove clicks Approve on an approval message as oncall, signed as
+// Slack signs it.
+func (w *genaiWorld) clickApprove(t *testing.T, msg slackfake.Call) {
+	t.Helper()
 	approveID := ""
 	for id := range buttons(t, msg) {
 		if strings.Contains(id, "approve") {
