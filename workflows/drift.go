@@ -113,7 +113,9 @@ func (s *incident) startWatch(ctx workflow.Context) {
 	if interval <= 0 || s.in.DryRun {
 		return
 	}
-	if workflow.GetVersion(ctx, driftVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	// Revision 1 incidents were started by code that has the watch; older
+	// ones ask the marker (recorded once per incident).
+	if s.in.Revision < 1 && workflow.GetVersion(ctx, driftVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {

@@ -74,10 +74,7 @@ func newIncident(ctx workflow.Context, in contract.IncidentInput) (*incident, er
 	if s.ID == "" {
 		s.ID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	}
-	s.Severity = in.Severity
-	if s.Severity == "" {
-		s.Severity = in.Runbook.Metadata.Severity
-	}
+	s.Severity = in.EffectiveSeverity()
 	s.State = contract.StateRunning
 	s.Started, s.Updated = now, now
 	s.Outputs = map[string]stepVars{}
@@ -291,15 +288,28 @@ func reasonSuffix(r string) string {
 	return ": " + r
 }
 
-// setState changes the incident state and its search attribute.
+// setState changes the incident state and its search attributes. From
+// revision 1 on, the start request set them and continued runs inherit
+// them, so only values that differ are upserted (each upsert is a history
+// event and a visibility write).
 func (s *incident) setState(ctx workflow.Context, state string) {
 	s.State = state
 	s.Updated = workflow.Now(ctx)
-	err := workflow.UpsertTypedSearchAttributes(ctx,
-		saRunbook.ValueSet(s.rb.Metadata.Name),
-		saSeverity.ValueSet(s.Severity),
-		saState.ValueSet(state))
-	if err != nil {
+	var updates []temporal.SearchAttributeUpdate
+	current := workflow.GetTypedSearchAttributes(ctx)
+	for _, sa := range []struct {
+		key   temporal.SearchAttributeKeyKeyword
+		value string
+	}{{saRunbook, s.rb.Metadata.Name}, {saSeverity, s.Severity}, {saState, state}} {
+		if have, ok := current.GetKeyword(sa.key); s.in.Revision >= 1 && ok && have == sa.value {
+			continue
+		}
+		updates = append(updates, sa.key.ValueSet(sa.value))
+	}
+	if len(updates) == 0 {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		s.log.Warn("upsert search attributes", "error", err)
 	}
 }

@@ -286,6 +286,62 @@ func TestIntegrationStormOfOneAlertIsOneIncident(t *testing.T) {
 	}
 }
 
+// An incident started by an alert carries its search attributes from the
+// start request (contract.CurrentRevision), so visibility can find it
+// before any worker ran, and its history has no version marker and no
+// upsert until the state changes: a burst of new incidents costs two
+// visibility writes and two events less per incident than it did.
+func TestIntegrationNewIncidentStartsWithItsSearchAttributes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	env := newTemporalEnv(t, envOptions{})
+	code, r := env.post(t, snsBody(t, "sns-cloudwatch-alarm.json", fresh))
+	if code != http.StatusAccepted || len(r.Incidents) != 1 || !r.Incidents[0].Started {
+		t.Fatalf("alarm: status %d %+v, want one incident started", code, r)
+	}
+	id, runID := r.Incidents[0].ID, r.Incidents[0].RunID
+	env.waitStatus(t, id, "containment", func(s contract.Status) bool { return s.State == contract.StateContained })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := env.c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var markers int
+	var upserts []string
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			a := ev.GetWorkflowExecutionStartedEventAttributes()
+			got := map[string]string{}
+			for name, p := range a.GetSearchAttributes().GetIndexedFields() {
+				got[name] = strings.Trim(string(p.GetData()), `"`)
+			}
+			want := map[string]string{contract.SearchAttrRunbook: "usage-spike", contract.SearchAttrSeverity: "high", contract.SearchAttrState: contract.StateRunning}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("start request search attributes %v, want %v", got, want)
+			}
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			markers++
+		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			var names []string
+			for name, p := range ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields() {
+				names = append(names, name+"="+strings.Trim(string(p.GetData()), `"`))
+			}
+			upserts = append(upserts, strings.Join(names, ","))
+		}
+	}
+	if markers != 0 {
+		t.Errorf("%d version markers in a new incident's history, want 0", markers)
+	}
+	if want := contract.SearchAttrState + "=" + contract.StateContained; len(upserts) != 1 || upserts[0] != want {
+		t.Errorf("search attribute upserts %q, want only [%s]", upserts, want)
+	}
+}
+
 // The alert storm tests post over HTTP, signed as a generic sender signs,
 // into an incident that waits for approval, as issue 9 reproduced it.
 //

@@ -31,6 +31,7 @@ var ErrNoOpenIncident = errors.New("no open incident")
 // It returns once Temporal has durably recorded the signal.
 func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
 	in.Labels = boundLabels(in.Labels)
+	in.Revision = contract.CurrentRevision
 	input, err := c.dc.ToPayloads(in)
 	if err != nil {
 		return false, "", fmt.Errorf("encode incident input: %w", err)
@@ -38,6 +39,10 @@ func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig c
 	signal, err := c.dc.ToPayloads(sig.Bounded())
 	if err != nil {
 		return false, "", fmt.Errorf("encode alert: %w", err)
+	}
+	attrs, err := searchAttributePayloads(in)
+	if err != nil {
+		return false, "", err
 	}
 	req := &workflowservice.SignalWithStartWorkflowExecutionRequest{
 		Namespace:                c.namespace,
@@ -47,6 +52,7 @@ func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig c
 		Input:                    input,
 		SignalName:               contract.SignalAlert,
 		SignalInput:              signal,
+		SearchAttributes:         attrs,
 		Identity:                 c.identity,
 		RequestId:                uuid.NewString(),
 		WorkflowIdReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

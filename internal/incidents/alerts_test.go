@@ -8,6 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/quenchhq/quench/runbooks"
@@ -24,6 +25,7 @@ func TestAlertsAreBoundedBeforeTheyReachHistory(t *testing.T) {
 	c := New(srv.GetDefaultClient(), "").WithNamespace(srv.GetDefaultNamespace())
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
+	registerSearchAttributes(ctx, t, srv)
 
 	huge := map[string]string{"target": "bedrock-app"}
 	for _, k := range []string{"a", "b", "c", "d"} {
@@ -79,5 +81,21 @@ func TestResolvedAlertWithoutAnOpenIncident(t *testing.T) {
 	err := c.SignalAlert(t.Context(), "never-started", contract.AlertSignal{Source: "generic", Name: "x", Status: "resolved"})
 	if !errors.Is(err, ErrNoOpenIncident) || !strings.Contains(err.Error(), "never-started") {
 		t.Errorf("err = %v, want ErrNoOpenIncident naming the incident", err)
+	}
+}
+
+// registerSearchAttributes adds quench's search attributes to the test
+// server's namespace, as quench dev and the compose file do: new
+// incidents are started with them.
+func registerSearchAttributes(ctx context.Context, t *testing.T, srv *temporaltest.TestServer) {
+	t.Helper()
+	sas := map[string]enumspb.IndexedValueType{}
+	for _, name := range contract.SearchAttributes {
+		sas[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	if _, err := srv.GetDefaultClient().OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: srv.GetDefaultNamespace(), SearchAttributes: sas,
+	}); err != nil {
+		t.Fatalf("add search attributes: %v", err)
 	}
 }

@@ -165,7 +165,9 @@ func (c *Client) Start(ctx context.Context, in contract.IncidentInput) (runID st
 	if err := ValidateID(in.ID); err != nil {
 		return "", err
 	}
+	in.Revision = contract.CurrentRevision
 	opts := c.startOptions(in.ID)
+	opts.TypedSearchAttributes = startSearchAttributes(in)
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
 	// Without this the SDK hands back the running incident as if it had
