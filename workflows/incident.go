@@ -174,6 +174,7 @@ func (s *incident) continueAsNew(ctx workflow.Context) (contract.Status, error) 
 		return s.status(ctx), fmt.Errorf("carry state into the next run: %w", err)
 	}
 	next.Carry = carry
+	next.Alert = nil // folded into the carried state
 	s.log.Info("continuing as new", "historyLength", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "state", s.State)
 	return contract.Status{}, workflow.NewContinueAsNewError(ctx, contract.IncidentWorkflow, next)
 }
@@ -417,6 +418,11 @@ func (s *incident) registerHandlers(ctx workflow.Context) error {
 	alerts := workflow.GetSignalChannel(ctx, contract.SignalAlert)
 	rejected := workflow.GetSignalChannel(ctx, contract.SignalRejectedDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
+		// An alert in the input is folded where its signal would have
+		// been: first thing in this goroutine, so the timeline reads the same.
+		if a := s.in.Alert; a != nil && s.in.Carry == nil {
+			s.foldAlert(ctx, *a)
+		}
 		for {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(alerts, func(c workflow.ReceiveChannel, _ bool) {

@@ -52,6 +52,9 @@ type app struct {
 	incidents func(ctx context.Context) (incidentsAPI, error)
 
 	conn client.Client // dialled once, see client
+	// localWorker is set once a worker runs on conn in this process (quench
+	// dev): alerts then start incidents eagerly (incidents.WithEagerStart).
+	localWorker bool
 
 	metrics *metrics.Metrics // nil unless enableMetrics was called
 }
@@ -123,7 +126,11 @@ func (a *app) incidentsClient(ctx context.Context) (*incidents.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return incidents.New(c, a.cfg.TaskQueue).WithNamespace(a.cfg.Namespace).WithDataConverter(codec.DataConverter(a.cfg.Codec)), nil
+	inc := incidents.New(c, a.cfg.TaskQueue).WithNamespace(a.cfg.Namespace).WithDataConverter(codec.DataConverter(a.cfg.Codec))
+	if a.localWorker {
+		inc = inc.WithEagerStart()
+	}
+	return inc, nil
 }
 
 // loadCodec reads the payload encryption keys (QUENCH_CODEC_KEYS or

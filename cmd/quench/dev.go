@@ -159,6 +159,7 @@ func (a *app) runDev(ctx context.Context, o devOptions) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	a.localWorker = true
 
 	uiPort, err := devUIPort(o, srv.FrontendAddress())
 	if err != nil {

@@ -53,6 +53,10 @@ type temporalEnv struct {
 // testdata/runbooks, Temporal's own limits).
 type envOptions struct {
 	dir string // testdata subdirectory with routes.yaml and runbooks/
+	// signalStart starts incidents as a separate quench serve does
+	// (SignalWithStart); by default they start eagerly, as in quench dev,
+	// whose worker runs on the same client.
+	signalStart bool
 	// suggestContinueAsNewAt is the history length at which the server
 	// suggests continue-as-new (Temporal's default: 4 Ki events).
 	suggestContinueAsNewAt int
@@ -104,6 +108,9 @@ func newTemporalEnv(t *testing.T, opts envOptions) *temporalEnv {
 	srv.NewWorker(contract.DefaultTaskQueue, func(r sdkworker.Registry) { worker.Register(r, reg, notifier) })
 
 	inc := incidents.New(c, contract.DefaultTaskQueue).WithNamespace(srv.GetDefaultNamespace())
+	if !opts.signalStart {
+		inc = inc.WithEagerStart()
+	}
 	ts := newTestServer(t, func(cfg *Config) {
 		cfg.Starter = NewTemporalStarter(inc)
 		cfg.Now = time.Now
@@ -291,41 +298,85 @@ func TestIntegrationStormOfOneAlertIsOneIncident(t *testing.T) {
 // before any worker ran, and its history has no version marker and no
 // upsert until the state changes: a burst of new incidents costs two
 // visibility writes and two events less per incident than it did.
+//
+// Started eagerly (quench dev), the first alert rides in the input: no
+// signal event, and the first workflow task is started in the start's own
+// write. A second alert, sent by a client that does not know the incident
+// is open, is folded as a signal into the same run; both are counted.
 func TestIntegrationNewIncidentStartsWithItsSearchAttributes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded Temporal server")
 	}
-	env := newTemporalEnv(t, envOptions{})
-	code, r := env.post(t, snsBody(t, "sns-cloudwatch-alarm.json", fresh))
-	if code != http.StatusAccepted || len(r.Incidents) != 1 || !r.Incidents[0].Started {
-		t.Fatalf("alarm: status %d %+v, want one incident started", code, r)
-	}
-	id, runID := r.Incidents[0].ID, r.Incidents[0].RunID
-	env.waitStatus(t, id, "containment", func(s contract.Status) bool { return s.State == contract.StateContained })
+	for _, mode := range []struct {
+		name        string
+		signalStart bool
+	}{{"eager", false}, {"signal-with-start", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			env := newTemporalEnv(t, envOptions{signalStart: mode.signalStart})
+			alarm := snsBody(t, "sns-cloudwatch-alarm.json", fresh)
+			code, r := env.post(t, alarm)
+			if code != http.StatusAccepted || len(r.Incidents) != 1 || !r.Incidents[0].Started {
+				t.Fatalf("alarm: status %d %+v, want one incident started", code, r)
+			}
+			id, runID := r.Incidents[0].ID, r.Incidents[0].RunID
+			env.waitStatus(t, id, "containment", func(s contract.Status) bool { return s.State == contract.StateContained })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	it := env.c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var markers int
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			counts, upserts := historyOf(ctx, t, env.c, id, runID)
+			if counts[enumspb.EVENT_TYPE_MARKER_RECORDED] != 0 {
+				t.Errorf("%d version markers in a new incident's history, want 0", counts[enumspb.EVENT_TYPE_MARKER_RECORDED])
+			}
+			if want := contract.SearchAttrState + "=" + contract.StateContained; len(upserts) != 1 || upserts[0] != want {
+				t.Errorf("search attribute upserts %q, want only [%s]", upserts, want)
+			}
+			wantSignals := 1
+			if !mode.signalStart {
+				wantSignals = 0
+			}
+			if got := counts[enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]; got != wantSignals {
+				t.Errorf("%d signal events for the first alert, want %d", got, wantSignals)
+			}
+
+			// The same alert again, through a client that has not seen the
+			// incident: it must land in the same run, counted once more.
+			again := incidents.New(env.c, contract.DefaultTaskQueue).WithNamespace(env.inc.Namespace())
+			if !mode.signalStart {
+				again = again.WithEagerStart()
+			}
+			in := contract.IncidentInput{ID: id, Runbook: runbooks.Runbook{Metadata: runbooks.Metadata{Name: "usage-spike", Severity: "high"}}, Source: SourceSNS}
+			started, run2, err := again.FoldAlert(ctx, in, contract.AlertSignal{Source: SourceSNS, Name: "again", Status: "firing", Count: 2, ReceivedAt: time.Now()})
+			if err != nil || started || run2 != runID {
+				t.Fatalf("second alert: started %v run %s (first %s), %v; want folded into the same run", started, run2, runID, err)
+			}
+			env.waitStatus(t, id, "three alerts counted", func(s contract.Status) bool { return s.Alerts.Count == 3 })
+		})
+	}
+}
+
+// historyOf counts the events of a run by type and lists its search
+// attribute upserts as "name=value,...".
+func historyOf(ctx context.Context, t *testing.T, c client.Client, id, runID string) (map[enumspb.EventType]int, []string) {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	counts := map[enumspb.EventType]int{}
 	var upserts []string
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
 			t.Fatal(err)
 		}
+		counts[ev.GetEventType()]++
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			a := ev.GetWorkflowExecutionStartedEventAttributes()
 			got := map[string]string{}
-			for name, p := range a.GetSearchAttributes().GetIndexedFields() {
+			for name, p := range ev.GetWorkflowExecutionStartedEventAttributes().GetSearchAttributes().GetIndexedFields() {
 				got[name] = strings.Trim(string(p.GetData()), `"`)
 			}
 			want := map[string]string{contract.SearchAttrRunbook: "usage-spike", contract.SearchAttrSeverity: "high", contract.SearchAttrState: contract.StateRunning}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("start request search attributes %v, want %v", got, want)
 			}
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			markers++
 		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 			var names []string
 			for name, p := range ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields() {
@@ -334,12 +385,7 @@ func TestIntegrationNewIncidentStartsWithItsSearchAttributes(t *testing.T) {
 			upserts = append(upserts, strings.Join(names, ","))
 		}
 	}
-	if markers != 0 {
-		t.Errorf("%d version markers in a new incident's history, want 0", markers)
-	}
-	if want := contract.SearchAttrState + "=" + contract.StateContained; len(upserts) != 1 || upserts[0] != want {
-		t.Errorf("search attribute upserts %q, want only [%s]", upserts, want)
-	}
+	return counts, upserts
 }
 
 // The alert storm tests post over HTTP, signed as a generic sender signs,

@@ -28,10 +28,56 @@ var ErrNoOpenIncident = errors.New("no open incident")
 // FoldAlert starts the incident with the alert, or folds the alert into the
 // open incident with the same id, atomically (SignalWithStart): a storm of
 // identical alerts yields one incident. started reports which happened.
-// It returns once Temporal has durably recorded the signal.
+// It returns once Temporal has durably recorded the alert. With
+// WithEagerStart, an incident not known to be open is first started with
+// the alert in its input (startWithAlert); if it is open after all, that
+// start writes nothing and the alert is folded as a signal.
 func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
 	in.Labels = boundLabels(in.Labels)
 	in.Revision = contract.CurrentRevision
+	if c.eager && !c.open.has(in.ID) {
+		runID, err := c.startWithAlert(ctx, in, sig)
+		var exists *serviceerror.WorkflowExecutionAlreadyStarted
+		switch {
+		case err == nil:
+			c.open.add(in.ID)
+			return true, runID, nil
+		case !errors.As(err, &exists):
+			return false, "", fmt.Errorf("start incident %s with its alert: %w", in.ID, err)
+		}
+		// Open already: fold as a signal below.
+	}
+	started, runID, err = c.signalWithStart(ctx, in, sig)
+	if err == nil && c.eager {
+		c.open.add(in.ID)
+	}
+	return started, runID, err
+}
+
+// startWithAlert starts a new incident with sig as its first alert,
+// eagerly; it fails with *serviceerror.WorkflowExecutionAlreadyStarted,
+// writing nothing, when the incident is open. The SDK retries transient
+// failures with the same request id, so a start is never doubled; an
+// error after a start that did land makes the sender retry, and the retry
+// folds the alert into the open incident: counted twice, never lost.
+func (c *Client) startWithAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (string, error) {
+	bounded := sig.Bounded()
+	in.Alert = &bounded
+	opts := c.startOptions(in.ID)
+	opts.TypedSearchAttributes = startSearchAttributes(in)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
+	opts.EnableEagerStart = true
+	run, err := c.c.ExecuteWorkflow(ctx, opts, contract.IncidentWorkflow, in)
+	if err != nil {
+		return "", err
+	}
+	return run.GetRunID(), nil
+}
+
+// signalWithStart folds sig into the open incident, or starts it with sig
+// as its first signal, atomically.
+func (c *Client) signalWithStart(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
 	input, err := c.dc.ToPayloads(in)
 	if err != nil {
 		return false, "", fmt.Errorf("encode incident input: %w", err)

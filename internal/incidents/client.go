@@ -28,6 +28,10 @@ type Client struct {
 	namespace string
 	identity  string
 	dc        converter.DataConverter // encodes what raw service calls send
+	// eager is set when a worker for taskQueue runs on c in this process
+	// (quench dev): new incidents from alerts are then started eagerly.
+	eager bool
+	open  *openIncidents
 }
 
 // New returns a Client that starts incidents on taskQueue.
@@ -48,6 +52,20 @@ func (c *Client) WithDataConverter(dc converter.DataConverter) *Client {
 	return c
 }
 
+// WithEagerStart says a worker for the client's task queue runs on the
+// same Temporal client in this process. FoldAlert then starts a new
+// incident with its first alert in the input and asks for eager
+// execution: the server hands the first workflow task back in the start
+// response and the local worker runs it at once, without a trip through
+// matching and a separate "task started" write. Only for one binary
+// running both sides (quench dev): a worker of an older release would not
+// know the alert in the input.
+func (c *Client) WithEagerStart() *Client {
+	c.eager = true
+	c.open = newOpenIncidents(openIncidentsSize)
+	return c
+}
+
 // WithNamespace sets the namespace used by raw service calls.
 func (c *Client) WithNamespace(ns string) *Client {
 	if ns != "" {
@@ -55,6 +73,9 @@ func (c *Client) WithNamespace(ns string) *Client {
 	}
 	return c
 }
+
+// Namespace is the namespace raw service calls use.
+func (c *Client) Namespace() string { return c.namespace }
 
 // Temporal returns the underlying Temporal client.
 func (c *Client) Temporal() client.Client { return c.c }

@@ -51,6 +51,11 @@ type IncidentInput struct {
 	// Carry is set only by continue-as-new: the previous run's state, opaque
 	// to everyone but the workflow (it is the workflow's private state).
 	Carry json.RawMessage `json:"carry,omitempty"`
+	// Alert is the alert that started the incident when it was started
+	// with its first alert in the input rather than as a signal (eager
+	// start, see incidents.Client.WithEagerStart). The workflow folds it as
+	// it folds a signal; continued runs do not carry it.
+	Alert *AlertSignal `json:"alert,omitempty"`
 	// Revision is the engine revision the incident was started under (see
 	// CurrentRevision). Continued runs carry it with the input, so an
 	// incident keeps one revision's behaviour for its whole life and a
