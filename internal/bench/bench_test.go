@@ -85,6 +85,10 @@ func TestShortRun(t *testing.T) {
 		if m != nil && (m.Idle <= 0 || m.Loaded <= 0) {
 			t.Errorf("rss: idle %d, loaded %d bytes", m.Idle, m.Loaded)
 		}
+		// VmRSS = RssAnon + RssFile + RssShmem.
+		if m != nil && (m.LoadedAnon <= 0 || m.LoadedFile <= 0 || m.LoadedAnon+m.LoadedFile > m.Loaded) {
+			t.Errorf("rss: loaded %d bytes split into %d own + %d file", m.Loaded, m.LoadedAnon, m.LoadedFile)
+		}
 	}
 	for _, s := range []*bench.StartupResult{res.Startup, res.PeerStartup} {
 		if s != nil && (len(s.Fresh) != cfg.Starts || len(s.Warm) != cfg.Starts) {

@@ -187,11 +187,23 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// memory reads the process's resident set size and its peak, in bytes.
-func (p *proc) memory() (rss, peak int64, err error) {
+// memUsage is resident memory in bytes. Anon is the process's own memory
+// (heap, stacks); File is mapped files, nearly all of it the executable's
+// code and read-only data, which the kernel may map in 2 MB pages and can
+// drop and read back at any time.
+type memUsage struct {
+	RSS, Peak, Anon, File int64
+}
+
+func (m memUsage) plus(o memUsage) memUsage {
+	return memUsage{RSS: m.RSS + o.RSS, Peak: m.Peak + o.Peak, Anon: m.Anon + o.Anon, File: m.File + o.File}
+}
+
+// memory reads the process's resident memory from /proc.
+func (p *proc) memory() (memUsage, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("read memory of %s: %w", p.name, err)
+		return memUsage{}, fmt.Errorf("read memory of %s: %w", p.name, err)
 	}
 	field := func(name string) int64 {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -205,11 +217,11 @@ func (p *proc) memory() (rss, peak int64, err error) {
 		}
 		return 0
 	}
-	rss, peak = field("VmRSS"), field("VmHWM")
-	if rss == 0 {
-		return 0, 0, errors.New("no VmRSS in /proc status")
+	m := memUsage{RSS: field("VmRSS"), Peak: field("VmHWM"), Anon: field("RssAnon"), File: field("RssFile")}
+	if m.RSS == 0 {
+		return memUsage{}, errors.New("no VmRSS in /proc status")
 	}
-	return rss, peak, nil
+	return m, nil
 }
 
 // freePorts returns n distinct free ports.

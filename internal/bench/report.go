@@ -129,7 +129,7 @@ func latencyText(l *LatencyResult) string {
 }
 
 func rssText(m *RSSResult) string {
-	return fmt.Sprintf("%s idle → %s (peak %s)", mib(m.Idle), mib(m.Loaded), mib(m.Peak))
+	return fmt.Sprintf("%s idle → %s (peak %s; loaded: %s own memory + %s mapped executable)", mib(m.Idle), mib(m.Loaded), mib(m.Peak), mib(m.LoadedAnon), mib(m.LoadedFile))
 }
 
 func startupText(s *StartupResult) string {

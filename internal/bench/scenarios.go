@@ -295,6 +295,9 @@ type RSSResult struct {
 	Idle       int64 // bytes, after ready
 	Loaded     int64 // bytes, with every incident awaiting approval
 	Peak       int64 // VmHWM at the end (the peer: the sum of each process's)
+	// LoadedAnon and LoadedFile split Loaded: the processes' own memory,
+	// and mapped files (the executables).
+	LoadedAnon, LoadedFile int64
 	LoadedTook time.Duration
 	Command    string
 	Profile    string // heap profile with every incident waiting, when profiling
@@ -308,9 +311,11 @@ func (h *harness) rss(ctx context.Context, startTarget starter) (*RSSResult, err
 	defer t.close()
 	res := &RSSResult{Incidents: h.cfg.Waiting, Command: t.command}
 	time.Sleep(time.Second)
-	if res.Idle, _, err = t.memory(); err != nil {
+	idle, err := t.memory()
+	if err != nil {
 		return nil, err
 	}
+	res.Idle = idle.RSS
 	p := newPoster(t.http, h.token, h.cfg.Conns)
 	defer p.close()
 	t0 := time.Now()
@@ -329,9 +334,11 @@ func (h *harness) rss(ctx context.Context, startTarget starter) (*RSSResult, err
 	}
 	res.LoadedTook = at.Sub(t0)
 	time.Sleep(h.cfg.Settle)
-	if res.Loaded, res.Peak, err = t.memory(); err != nil {
+	loaded, err := t.memory()
+	if err != nil {
 		return nil, err
 	}
+	res.Loaded, res.Peak, res.LoadedAnon, res.LoadedFile = loaded.RSS, loaded.Peak, loaded.Anon, loaded.File
 	res.Profile, err = h.heapProfile(ctx, t, "rss")
 	return res, err
 }

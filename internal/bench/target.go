@@ -69,17 +69,18 @@ func (h *harness) devSpec(dataDir string, temporalPort, httpPort, pprofPort int)
 	return procSpec{name: "quench-dev", bin: h.cfg.Quench, args: args, env: env, dir: filepath.Dir(dataDir), ready: devReady, timeout: 3 * time.Minute}
 }
 
-// memory is the resident memory of the target's processes, summed: now
-// and each process's peak.
-func (t *target) memory() (rss, peak int64, err error) {
+// memory is the resident memory of the target's processes, summed (each
+// process's peak too).
+func (t *target) memory() (memUsage, error) {
+	var sum memUsage
 	for _, p := range t.procs {
-		r, pk, err := p.memory()
+		m, err := p.memory()
 		if err != nil {
-			return 0, 0, err
+			return memUsage{}, err
 		}
-		rss, peak = rss+r, peak+pk
+		sum = sum.plus(m)
 	}
-	return rss, peak, nil
+	return sum, nil
 }
 
 // startDev starts quench dev on a fresh data dir.
