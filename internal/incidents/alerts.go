@@ -30,13 +30,15 @@ var ErrNoOpenIncident = errors.New("no open incident")
 // identical alerts yields one incident. started reports which happened.
 // It returns once Temporal has durably recorded the alert. With
 // WithEagerStart, an incident not known to be open is first started with
-// the alert in its input (startWithAlert); if it is open after all, that
-// start writes nothing and the alert is folded as a signal.
+// the alert in its input (startWithAlert), unless maxEagerStarts are in
+// flight; if it is open after all, that start writes nothing and the alert
+// is folded as a signal.
 func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
 	in.Labels = boundLabels(in.Labels)
 	in.Revision = contract.CurrentRevision
-	if c.eager && !c.open.has(in.ID) {
+	if c.eager && !c.open.has(in.ID) && c.takeEagerSlot() {
 		runID, err := c.startWithAlert(ctx, in, sig)
+		<-c.eagerSlots
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
 		switch {
 		case err == nil:
@@ -52,6 +54,17 @@ func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig c
 		c.open.add(in.ID)
 	}
 	return started, runID, err
+}
+
+// takeEagerSlot reserves one of the maxEagerStarts eager starts, if one
+// is free.
+func (c *Client) takeEagerSlot() bool {
+	select {
+	case c.eagerSlots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // startWithAlert starts a new incident with sig as its first alert,
