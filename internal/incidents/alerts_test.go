@@ -3,12 +3,14 @@ package incidents
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/quenchhq/quench/runbooks"
@@ -97,5 +99,61 @@ func registerSearchAttributes(ctx context.Context, t *testing.T, srv *temporalte
 		Namespace: srv.GetDefaultNamespace(), SearchAttributes: sas,
 	}); err != nil {
 		t.Fatalf("add search attributes: %v", err)
+	}
+}
+
+// With every eager start slot taken (a burst), FoldAlert starts the
+// incident with SignalWithStart; with a slot free, with the alert in the
+// input. Either way the alert is in history exactly once.
+func TestEagerStartFallsBackUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	registerSearchAttributes(ctx, t, srv)
+	c := New(srv.GetDefaultClient(), "").WithNamespace(srv.GetDefaultNamespace()).WithEagerStart()
+	rb := runbooks.Runbook{Metadata: runbooks.Metadata{Name: "burst", Severity: "high"}}
+	sig := contract.AlertSignal{Source: "generic", Name: "burst", Status: "firing", ReceivedAt: time.Now()}
+
+	for _, busy := range []bool{false, true} {
+		if busy {
+			for range maxEagerStarts {
+				c.eagerSlots <- struct{}{}
+			}
+		}
+		id := fmt.Sprintf("burst-busy-%v", busy)
+		started, runID, err := c.FoldAlert(ctx, contract.IncidentInput{ID: id, Runbook: rb, Source: "generic"}, sig)
+		if err != nil || !started {
+			t.Fatalf("busy=%v: started %v, %v", busy, started, err)
+		}
+		var signals, inInput int
+		it := c.Temporal().GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				signals++
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+				var in contract.IncidentInput
+				if err := converter.GetDefaultDataConverter().FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
+					t.Fatal(err)
+				}
+				if in.Alert != nil {
+					inInput++
+				}
+			}
+		}
+		want := [2]int{0, 1} // signals, alerts in the input
+		if busy {
+			want = [2]int{1, 0}
+		}
+		if got := [2]int{signals, inInput}; got != want {
+			t.Errorf("busy=%v: %d signals and %d alerts in the input, want %d and %d", busy, signals, inInput, want[0], want[1])
+		}
 	}
 }
