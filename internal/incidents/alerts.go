@@ -45,7 +45,7 @@ func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig c
 			c.open.add(in.ID)
 			return true, runID, nil
 		case !errors.As(err, &exists):
-			return false, "", fmt.Errorf("start incident %s with its alert: %w", in.ID, err)
+			return false, "", fmt.Errorf("start incident %s with its alert: %w", in.ID, c.searchAttributeHint(err))
 		}
 		// Open already: fold as a signal below.
 	}
@@ -126,7 +126,7 @@ func (c *Client) signalWithStart(ctx context.Context, in contract.IncidentInput,
 			return resp.GetStarted(), resp.GetRunId(), nil
 		}
 		if !transient(err) {
-			return false, "", fmt.Errorf("fold alert into incident %s: %w", in.ID, err)
+			return false, "", fmt.Errorf("fold alert into incident %s: %w", in.ID, c.searchAttributeHint(err))
 		}
 		select {
 		case <-ctx.Done():

@@ -157,3 +157,30 @@ func TestEagerStartFallsBackUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// A namespace without quench's search attributes refuses the start; the
+// error says how to register them, and nothing starts.
+func TestStartWithoutSearchAttributesSaysHowToRegisterThem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	ns := srv.GetDefaultNamespace()
+	in := contract.IncidentInput{ID: "no-attrs", Runbook: runbooks.Runbook{Metadata: runbooks.Metadata{Name: "x", Severity: "high"}}, Source: "cli"}
+	sig := contract.AlertSignal{Source: "generic", Name: "x", Status: "firing", ReceivedAt: time.Now()}
+	plain := New(srv.GetDefaultClient(), "").WithNamespace(ns)
+	eager := New(srv.GetDefaultClient(), "").WithNamespace(ns).WithEagerStart()
+	for name, start := range map[string]func() error{
+		"cli":   func() error { _, err := plain.Start(t.Context(), in); return err },
+		"alert": func() error { _, _, err := plain.FoldAlert(t.Context(), in, sig); return err },
+		"eager": func() error { _, _, err := eager.FoldAlert(t.Context(), in, sig); return err },
+	} {
+		err := start()
+		if err == nil || !strings.Contains(err.Error(), "register quench's search attributes") || !strings.Contains(err.Error(), ns) {
+			t.Errorf("%s: err = %v, want the hint naming namespace %s", name, err, ns)
+		}
+	}
+	if _, err := plain.Status(t.Context(), in.ID); err == nil {
+		t.Errorf("incident %s exists after refused starts", in.ID)
+	}
+}

@@ -212,7 +212,7 @@ func (c *Client) Start(ctx context.Context, in contract.IncidentInput) (runID st
 		if errors.As(err, &started) {
 			return "", c.explainExisting(ctx, in.ID, err)
 		}
-		return "", fmt.Errorf("start incident %s: %w", in.ID, err)
+		return "", fmt.Errorf("start incident %s: %w", in.ID, c.searchAttributeHint(err))
 	}
 	return run.GetRunID(), nil
 }

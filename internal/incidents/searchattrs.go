@@ -1,9 +1,12 @@
 package incidents
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
@@ -37,4 +40,15 @@ func searchAttributePayloads(in contract.IncidentInput) (*commonpb.SearchAttribu
 		fields[name] = p
 	}
 	return &commonpb.SearchAttributes{IndexedFields: fields}, nil
+}
+
+// searchAttributeHint adds what to do to a start refused because the
+// namespace lacks quench's search attributes; other errors pass unchanged.
+func (c *Client) searchAttributeHint(err error) error {
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) && strings.Contains(invalid.Error(), "search attribute") {
+		return fmt.Errorf("%w (register quench's search attributes %s as Keyword in namespace %s, e.g. temporal operator search-attribute create --namespace %s --name %s --type Keyword; see deploy/README.md)",
+			err, strings.Join(contract.SearchAttributes, ", "), c.namespace, c.namespace, contract.SearchAttrRunbook)
+	}
+	return err
 }
