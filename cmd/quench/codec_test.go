@@ -37,9 +37,10 @@ const (
 	canaryLabel  = "canary-label-91c4"
 	canaryFold   = "canary-fold-0d7a"
 	canaryReason = "canary-reason-e38f"
+	canaryEager  = "canary-eager-7a21"
 )
 
-var canaries = []string{canaryParam, canaryLabel, canaryFold, canaryReason}
+var canaries = []string{canaryParam, canaryLabel, canaryFold, canaryReason, canaryEager}
 
 func testKeys() string {
 	return "k2:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32)) +
@@ -106,6 +107,22 @@ func TestHistoryIsEncryptedAndQuenchStillReadsIt(t *testing.T) {
 		return err == nil && st.Alerts.Count >= 2 && st.PendingApproval != nil
 	})
 
+	// As in quench dev, whose worker shares the client: the alert rides in
+	// the eagerly started incident's input, which is sealed too.
+	a.localWorker = true
+	eager, err := a.incidentsClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.ID, in.Labels = "enc-eager", map[string]string{"team": canaryEager}
+	if started, _, err := eager.FoldAlert(ctx, in, contract.AlertSignal{Source: "generic", Name: "spike", Status: "firing", Labels: map[string]string{"team": canaryEager}, ReceivedAt: time.Now()}); err != nil || !started {
+		t.Fatalf("eager start: started %v, %v", started, err)
+	}
+	waitFor(t, "enc-eager folded its alert", func() bool {
+		st, err := inc.Status(ctx, "enc-eager")
+		return err == nil && st.Alerts.Count == 1 && st.Alerts.Labels["team"] == canaryEager
+	})
+
 	// Raw history, read without the codec: no canary in any event.
 	raw, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Logger: sdklog.NewStructuredLogger(quiet)})
 	if err != nil {
@@ -113,7 +130,7 @@ func TestHistoryIsEncryptedAndQuenchStillReadsIt(t *testing.T) {
 	}
 	t.Cleanup(raw.Close)
 	var sample *commonpb.Payload
-	for _, id := range []string{"enc-cli", "enc-alert"} {
+	for _, id := range []string{"enc-cli", "enc-alert", "enc-eager"} {
 		events := history(ctx, t, raw, id)
 		var all []byte
 		for _, e := range events {
@@ -150,7 +167,7 @@ func TestHistoryIsEncryptedAndQuenchStillReadsIt(t *testing.T) {
 
 	// quench's own commands decode.
 	found := map[string]bool{}
-	for _, id := range []string{"enc-cli", "enc-alert"} {
+	for _, id := range []string{"enc-cli", "enc-alert", "enc-eager"} {
 		st, err := inc.Status(ctx, id)
 		if err != nil {
 			t.Fatal(err)
