@@ -291,16 +291,16 @@ func (h *harness) storm(ctx context.Context, startTarget starter, profile string
 // RSSResult: resident memory of quench dev idle and with incidents
 // waiting; for the peer, the sum over its three processes.
 type RSSResult struct {
-	Incidents  int
-	Idle       int64 // bytes, after ready
-	Loaded     int64 // bytes, with every incident awaiting approval
-	Peak       int64 // VmHWM at the end (the peer: the sum of each process's)
+	Incidents int
+	Idle      int64 // bytes, after ready
+	Loaded    int64 // bytes, with every incident awaiting approval
+	Peak      int64 // VmHWM at the end (the peer: the sum of each process's)
 	// LoadedAnon and LoadedFile split Loaded: the processes' own memory,
 	// and mapped files (the executables).
 	LoadedAnon, LoadedFile int64
-	LoadedTook time.Duration
-	Command    string
-	Profile    string // heap profile with every incident waiting, when profiling
+	LoadedTook             time.Duration
+	Command                string
+	Profile                string // heap profile with every incident waiting, when profiling
 }
 
 func (h *harness) rss(ctx context.Context, startTarget starter) (*RSSResult, error) {
