@@ -36,7 +36,7 @@ var ErrNoOpenIncident = errors.New("no open incident")
 func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig contract.AlertSignal) (started bool, runID string, err error) {
 	in.Labels = boundLabels(in.Labels)
 	in.Revision = contract.CurrentRevision
-	if c.eager && !c.open.has(in.ID) && c.takeEagerSlot() {
+	if c.eager() && !c.open.has(in.ID) && c.takeEagerSlot() {
 		runID, err := c.startWithAlert(ctx, in, sig)
 		<-c.eagerSlots
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
@@ -50,7 +50,7 @@ func (c *Client) FoldAlert(ctx context.Context, in contract.IncidentInput, sig c
 		// Open already: fold as a signal below.
 	}
 	started, runID, err = c.signalWithStart(ctx, in, sig)
-	if err == nil && c.eager {
+	if err == nil && c.eager() {
 		c.open.add(in.ID)
 	}
 	return started, runID, err

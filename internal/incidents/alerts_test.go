@@ -9,6 +9,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/server/temporaltest"
@@ -47,13 +48,8 @@ func TestAlertsAreBoundedBeforeTheyReachHistory(t *testing.T) {
 		t.Fatalf("resolved alert: %v", err)
 	}
 
-	it := c.Temporal().GetWorkflowHistory(ctx, in.ID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	signals := 0
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range historyEvents(ctx, t, c, in.ID, runID) {
 		var size int
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -129,12 +125,7 @@ func TestEagerStartFallsBackUnderLoad(t *testing.T) {
 			t.Fatalf("busy=%v: started %v, %v", busy, started, err)
 		}
 		var signals, inInput int
-		it := c.Temporal().GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, ev := range historyEvents(ctx, t, c, id, runID) {
 			switch ev.GetEventType() {
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 				signals++
@@ -183,4 +174,19 @@ func TestStartWithoutSearchAttributesSaysHowToRegisterThem(t *testing.T) {
 	if _, err := plain.Status(t.Context(), in.ID); err == nil {
 		t.Errorf("incident %s exists after refused starts", in.ID)
 	}
+}
+
+// historyEvents reads a run's whole history.
+func historyEvents(ctx context.Context, t *testing.T, c *Client, id, runID string) []*historypb.HistoryEvent {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	it := c.Temporal().GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	return events
 }

@@ -28,12 +28,11 @@ type Client struct {
 	namespace string
 	identity  string
 	dc        converter.DataConverter // encodes what raw service calls send
-	// eager is set when a worker for taskQueue runs on c in this process
-	// (quench dev): new incidents from alerts are then started eagerly.
-	eager bool
-	open  *openIncidents
-	// eagerSlots bounds the eager starts in flight; see maxEagerStarts.
+	// eagerSlots, set by WithEagerStart, bounds the eager starts in
+	// flight (see maxEagerStarts); open remembers incidents seen open.
+	// Both are nil without it.
 	eagerSlots chan struct{}
+	open       *openIncidents
 }
 
 // maxEagerStarts is how many eager starts may be in flight at once; past
@@ -43,6 +42,10 @@ type Client struct {
 // every incident then runs at once instead of queueing in matching, and
 // the burst took 51.5 s against 45.6–49.3 s (posting 24–26 s against 11 s).
 const maxEagerStarts = 4
+
+// eager is true when a worker for the task queue runs on the same client
+// in this process (WithEagerStart).
+func (c *Client) eager() bool { return c.eagerSlots != nil }
 
 // New returns a Client that starts incidents on taskQueue.
 func New(c client.Client, taskQueue string) *Client {
@@ -72,7 +75,6 @@ func (c *Client) WithDataConverter(dc converter.DataConverter) *Client {
 // running both sides (quench dev): a worker of an older release would not
 // know the alert in the input.
 func (c *Client) WithEagerStart() *Client {
-	c.eager = true
 	c.open = newOpenIncidents(openIncidentsSize)
 	c.eagerSlots = make(chan struct{}, maxEagerStarts)
 	return c
